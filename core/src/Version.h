@@ -1,0 +1,7 @@
+#pragma once
+
+namespace crontopus::core {
+
+const char* version() noexcept;
+
+}  // namespace crontopus::core

@@ -1,0 +1,3 @@
+#include <iostream>
+#include "Version.h"
+int main() { std::cout << crontopus::core::version() << "\n"; }
