@@ -1,3 +1,5 @@
-#include <iostream>
-#include "Version.h"
-int main() { std::cout << crontopus::core::version() << "\n"; }
+#include "Agent.h"
+
+int main(int argc, char** argv) {
+  return crontopus::core::Agent::runMain(argc, argv);
+}

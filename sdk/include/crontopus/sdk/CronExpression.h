@@ -52,8 +52,8 @@ class CRONTOPUS_SDK_API CronExpression {
 
   const std::bitset<60>& minutes() const noexcept { return minutes_; }
   const std::bitset<24>& hours() const noexcept { return hours_; }
-  const std::bitset<32>& daysOfMonth() const noexcept { return days_; }  // bits 1..31
-  const std::bitset<13>& months() const noexcept { return months_; }     // bits 1..12
+  const std::bitset<32>& daysOfMonth() const noexcept { return days_; }    // bits 1..31
+  const std::bitset<13>& months() const noexcept { return months_; }       // bits 1..12
   const std::bitset<7>& daysOfWeek() const noexcept { return weekdays_; }  // 0..6, Sunday = 0
   bool minuteStar() const noexcept { return minute_star_; }
   bool hourStar() const noexcept { return hour_star_; }

@@ -33,10 +33,10 @@ struct SourceRequest {
 };
 
 struct SyncResult {
-  std::string revision;       // commit id now checked out
+  std::string revision;          // commit id now checked out
   std::int64_t commit_time = 0;  // seconds since the epoch
-  bool changed = false;       // false when the remote head had not moved since the last sync
-  std::string checkout_path;  // directory holding exactly that revision's tree
+  bool changed = false;          // false when the remote head had not moved since the last sync
+  std::string checkout_path;     // directory holding exactly that revision's tree
 };
 
 // A source of manifests (the libgit2 plugin, or third-party ones).

@@ -1,0 +1,123 @@
+#include "platform/Platform.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+#if defined(__APPLE__)
+#include <mach-o/dyld.h>
+#endif
+
+#include <Poco/Exception.h>
+#include <Poco/String.h>
+
+namespace crontopus::core::platform {
+
+std::string platformName() {
+  struct utsname u {};
+  if (uname(&u) == 0) {
+    std::string sys = Poco::toLower(std::string(u.sysname));
+    if (sys == "darwin")
+      return "darwin";
+  }
+  return "linux";
+}
+
+std::string executablePath() {
+#if defined(__APPLE__)
+  uint32_t size = 0;
+  _NSGetExecutablePath(nullptr, &size);
+  std::vector<char> buf(size + 1, '\0');
+  if (_NSGetExecutablePath(buf.data(), &size) != 0) {
+    throw Poco::SystemException("cannot determine the agent's executable path");
+  }
+  std::vector<char> real(PATH_MAX + 1, '\0');
+  if (realpath(buf.data(), real.data()) == nullptr)
+    return std::string(buf.data());
+  return std::string(real.data());
+#else
+  std::vector<char> buf(PATH_MAX + 1, '\0');
+  ssize_t n = readlink("/proc/self/exe", buf.data(), PATH_MAX);
+  if (n <= 0) {
+    throw Poco::SystemException(std::string("cannot read /proc/self/exe: ") + std::strerror(errno));
+  }
+  return std::string(buf.data(), static_cast<size_t>(n));
+#endif
+}
+
+namespace {
+const struct passwd* currentPasswd() {
+  return getpwuid(geteuid());
+}
+}  // namespace
+
+std::string homeDirectory() {
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0')
+    return home;
+  if (const struct passwd* pw = currentPasswd(); pw != nullptr && pw->pw_dir != nullptr) {
+    return pw->pw_dir;
+  }
+  throw Poco::SystemException("cannot determine the home directory: HOME is unset");
+}
+
+std::string currentUserName() {
+  if (const struct passwd* pw = currentPasswd(); pw != nullptr && pw->pw_name != nullptr) {
+    return pw->pw_name;
+  }
+  return std::to_string(geteuid());
+}
+
+bool isPrivileged() {
+  return geteuid() == 0;
+}
+
+std::string hostName() {
+  std::vector<char> buf(256, '\0');
+  if (gethostname(buf.data(), buf.size() - 1) != 0)
+    return "localhost";
+  return std::string(buf.data());
+}
+
+std::string rawMachineId() {
+  for (const char* path : {"/etc/machine-id", "/var/lib/dbus/machine-id"}) {
+    std::ifstream in(path);
+    std::string id;
+    if (in && std::getline(in, id)) {
+      Poco::trimInPlace(id);
+      if (!id.empty())
+        return id;
+    }
+  }
+  return {};
+}
+
+std::string unsafePermissions(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0)
+    return std::string("cannot stat: ") + std::strerror(errno);
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return "writable by group or others (mode " +
+           [&] {
+             char m[8];
+             std::snprintf(m, sizeof m, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+             return std::string(m);
+           }() +
+           "); fix with: chmod go-w '" + path + "'";
+  }
+  if (st.st_uid != 0 && st.st_uid != geteuid()) {
+    return "owned by uid " + std::to_string(st.st_uid) +
+           ", neither root nor the agent's user; fix with: chown " + std::to_string(geteuid()) +
+           " '" + path + "'";
+  }
+  return {};
+}
+
+}  // namespace crontopus::core::platform
