@@ -1,0 +1,61 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "TaskModel.h"
+#include "crontopus/sdk/CronExpression.h"
+
+namespace crontopus::plugins::taskscheduler {
+
+// How a cron expression became Task Scheduler triggers.
+enum class ScheduleForm {
+  // The triggers fire exactly at the cron instants. With needs_dedupe (day-of-month OR
+  // day-of-week), two triggers can fire for the same minute on a day that matches both fields.
+  kNative,
+  // Calendar triggers fire on a superset of the cron days (day-of-month AND day-of-week that the
+  // schedule types cannot express); `run` drops the extra days with the gate.
+  kNativeGated,
+  // The fallback: one UTC trigger every minute, `run` gates on the expression. Used when the
+  // expression needs more than kMaxTriggers triggers, when the job's zone is neither the host's
+  // nor UTC, or when the schedule touches a daylight-saving transition of the host's zone.
+  kEveryMinute,
+  // @reboot: a BootTrigger.
+  kBoot,
+};
+
+const char* scheduleFormName(ScheduleForm form) noexcept;
+
+// The schema allows at most 48 triggers per task.
+inline constexpr std::size_t kMaxTriggers = 48;
+
+// The date every calendar trigger starts from. Fixed (not "now") so that rendering is
+// deterministic; WeeksInterval and DaysInterval are 1, so the date only has to lie in the past.
+inline constexpr int kStartYear = 2020;
+
+struct CompiledSchedule {
+  ScheduleForm form = ScheduleForm::kEveryMinute;
+  std::vector<Trigger> triggers;
+  // Several triggers may fire for one scheduled minute: run's per-minute stamp must drop repeats.
+  bool needs_dedupe = false;
+  // Triggers fire at more minutes than the expression selects: run must check firesAt.
+  bool needs_gate = false;
+  std::string reason;  // one line: why this form
+  std::string report;  // human-readable, several lines, for `plan` and `render`
+};
+
+// Compiles `expr`, evaluated in IANA zone `job_zone`, into triggers for a host whose local zone is
+// `host_zone` (both already resolved; empty is not accepted). Pure and deterministic: the output
+// depends only on the arguments and the time zone database (the daylight-saving transitions of
+// the host's zone between 2020 and 2050). False with `error` for an unknown zone. Never throws.
+//
+// Trigger semantics assumed (Microsoft's Task Scheduler 2.0 documentation): a calendar trigger
+// starts at its StartBoundary time of day on each selected day; a Repetition restarts it every
+// Interval while the window [start, start + Duration] lasts, the end instant included; weeks of a
+// month are days 1-7, 8-14, 15-21, 22-28 and `Last` is the weekday's last occurrence; day 31 fires
+// only in months that have one; a StartBoundary ending in Z is a UTC time of day.
+bool compileSchedule(const sdk::CronExpression& expr, std::string_view job_zone,
+                     std::string_view host_zone, CompiledSchedule& out, std::string& error);
+
+}  // namespace crontopus::plugins::taskscheduler

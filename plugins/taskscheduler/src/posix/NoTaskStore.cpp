@@ -1,0 +1,9 @@
+#include "../TaskStore.h"
+
+namespace crontopus::plugins::taskscheduler {
+
+std::unique_ptr<TaskStore> makeTaskStore() {
+  return nullptr;  // Task Scheduler exists only on Windows
+}
+
+}  // namespace crontopus::plugins::taskscheduler
