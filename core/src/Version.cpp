@@ -2,6 +2,8 @@
 
 namespace crontopus::core {
 
-const char* version() noexcept { return CRONTOPUS_VERSION; }
+const char* version() noexcept {
+  return CRONTOPUS_VERSION;
+}
 
 }  // namespace crontopus::core
