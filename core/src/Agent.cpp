@@ -93,6 +93,8 @@ int Agent::dispatch() {
   const std::string& cmd = command_line_.command;
   if (cmd == "plugins")
     return commands::plugins(*this, std::cout);
+  if (cmd == "validate")
+    return commands::validate(*this, std::cout, std::cerr);
   if (cmd == "next")
     return commands::next(*this, std::cout, std::cerr);
   if (cmd.empty())
