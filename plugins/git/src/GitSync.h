@@ -1,0 +1,51 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "crontopus/sdk/Result.h"
+#include "crontopus/sdk/SourcePlugin.h"
+
+namespace Poco {
+class Logger;
+}
+
+namespace crontopus::plugins::git {
+
+// Brings a mirror of one branch up to date and publishes its tree.
+//
+// Layout under request.local_path (a directory this class owns, marked by `.crontopus-git`):
+//   repo/            bare repository: objects, and refs/remotes/origin/<branch> = last fetched head
+//   trees/<commit>/  the exact tree of one commit, written into trees/.tmp-* and renamed into
+//                    place when complete, so a reader never sees a half-written tree
+//   current          symlink to the tree last published (for people; the agent uses the path
+//                    returned in SyncResult::checkout_path)
+//   .lock            flock held for the whole sync
+//
+// Each sync connects once, reads the ref advertisement, and downloads only when the branch head
+// is not already in the repository. A tree is rebuilt from the object database whenever the head
+// moved and on the first sync of each GitSync object, so local edits to a published tree are
+// discarded at least then. A corrupt repository is re-cloned into repo.new-* and exchanged with
+// repo/ atomically.
+//
+// Threading: one sync at a time per object; objects for different local paths may run in
+// parallel. Errors: never throws; see sdk::SourcePlugin for the error classes.
+class GitSync {
+ public:
+  GitSync(Poco::Logger* logger, const std::atomic<bool>* stop_requested);
+
+  sdk::Result sync(const sdk::SourceRequest& request, sdk::SyncResult& out);
+
+ private:
+  sdk::Result syncImpl(const sdk::SourceRequest& request, sdk::SyncResult& out);
+
+  Poco::Logger* logger_;
+  const std::atomic<bool>* stop_requested_;
+  // The tree this object built or verified itself; trusted on later unchanged polls.
+  std::string published_revision_;
+  std::string published_path_;
+  std::int64_t published_time_ = 0;
+};
+
+}  // namespace crontopus::plugins::git

@@ -1,0 +1,87 @@
+#include "LibGit2.h"
+
+#include <filesystem>
+
+#include "NetworkDeadline.h"
+
+namespace crontopus::plugins::git {
+namespace {
+
+constexpr const char* kSystemBundle = "/etc/ssl/certs/ca-certificates.crt";
+constexpr const char* kSystemDir = "/etc/ssl/certs";
+
+std::mutex g_tls_mutex;
+// The ca_file libgit2 currently trusts in addition to the system store ("" = none, as after
+// git_libgit2_init).
+std::string g_current_ca_file;
+
+bool exists(const char* path) {
+  std::error_code ec;
+  return std::filesystem::exists(path, ec);
+}
+
+}  // namespace
+
+std::mutex& tlsMutex() {
+  return g_tls_mutex;
+}
+
+std::string useCaFile(const std::string& ca_file) {
+  if (ca_file == g_current_ca_file) {
+    return {};
+  }
+  int rc = 0;
+  if (ca_file.empty()) {
+    rc = git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS,
+                          exists(kSystemBundle) ? kSystemBundle : nullptr,
+                          exists(kSystemBundle) ? nullptr : kSystemDir);
+  } else {
+    // libgit2 (mbedTLS) replaces its trust store with what it is given: pass the system
+    // directory too so that the CA is added, not substituted.
+    rc = git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, ca_file.c_str(),
+                          exists(kSystemDir) ? kSystemDir : nullptr);
+  }
+  if (rc < 0) {
+    return lastGitErrorMessage();
+  }
+  g_current_ca_file = ca_file;
+  return {};
+}
+
+std::string lastGitErrorMessage() {
+  const git_error* error = git_error_last();
+  if (error == nullptr || error->message == nullptr || error->message[0] == '\0') {
+    return "unknown libgit2 error";
+  }
+  return error->message;
+}
+
+int lastGitErrorClass() {
+  const git_error* error = git_error_last();
+  return error == nullptr ? GIT_ERROR_NONE : error->klass;
+}
+
+LibGit2Session::LibGit2Session() {
+  int count = git_libgit2_init();
+  if (count < 0) {
+    error_ = "libgit2 initialisation failed: " + lastGitErrorMessage();
+    return;
+  }
+  if (count == 1) {
+    // A fresh libgit2 starts from its built-in trust store.
+    std::lock_guard lock(g_tls_mutex);
+    g_current_ca_file.clear();
+  }
+  initialised_ = true;
+  if (!installDeadlineSocketStream()) {
+    error_ = "cannot install the deadline socket stream: " + lastGitErrorMessage();
+  }
+}
+
+LibGit2Session::~LibGit2Session() {
+  if (initialised_) {
+    git_libgit2_shutdown();
+  }
+}
+
+}  // namespace crontopus::plugins::git

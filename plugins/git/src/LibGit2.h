@@ -1,0 +1,58 @@
+#pragma once
+
+#include <git2.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace crontopus::plugins::git {
+
+// GIT_OPT_SET_SSL_CERT_LOCATIONS is process-wide: hold tlsMutex() from useCaFile() until the
+// connection that needs it is closed. An empty ca_file restores the system store.
+std::mutex& tlsMutex();
+// Makes libgit2 trust the system CAs plus `ca_file`. Call with tlsMutex() held.
+// Returns "" or libgit2's reason.
+std::string useCaFile(const std::string& ca_file);
+
+// One RAII owner per libgit2 handle.
+template <typename T, void (*Free)(T*)>
+struct GitFree {
+  void operator()(T* handle) const noexcept {
+    if (handle != nullptr) {
+      Free(handle);
+    }
+  }
+};
+
+using RepositoryPtr = std::unique_ptr<git_repository, GitFree<git_repository, git_repository_free>>;
+using RemotePtr = std::unique_ptr<git_remote, GitFree<git_remote, git_remote_free>>;
+using CommitPtr = std::unique_ptr<git_commit, GitFree<git_commit, git_commit_free>>;
+using TreePtr = std::unique_ptr<git_tree, GitFree<git_tree, git_tree_free>>;
+using IndexPtr = std::unique_ptr<git_index, GitFree<git_index, git_index_free>>;
+using ReferencePtr = std::unique_ptr<git_reference, GitFree<git_reference, git_reference_free>>;
+using OdbPtr = std::unique_ptr<git_odb, GitFree<git_odb, git_odb_free>>;
+
+// libgit2's own message for the last failed call on this thread (never empty).
+std::string lastGitErrorMessage();
+// The error class (GIT_ERROR_*) of the last failed call, GIT_ERROR_NONE if unknown.
+int lastGitErrorClass();
+
+// Keeps libgit2 initialised while alive (libgit2 counts init/shutdown pairs itself) and installs
+// the deadline-aware socket stream for every connection libgit2 opens in this process.
+class LibGit2Session {
+ public:
+  LibGit2Session();
+  ~LibGit2Session();
+  LibGit2Session(const LibGit2Session&) = delete;
+  LibGit2Session& operator=(const LibGit2Session&) = delete;
+
+  // Empty when initialisation worked, else why it did not.
+  const std::string& error() const noexcept { return error_; }
+
+ private:
+  bool initialised_ = false;
+  std::string error_;
+};
+
+}  // namespace crontopus::plugins::git

@@ -1,0 +1,220 @@
+#include <set>
+
+#include "GitSyncFixture.h"
+
+namespace crontopus::plugins::git::test {
+namespace {
+
+namespace fs = std::filesystem;
+using sdk::ErrorCode;
+
+// Relative paths of every file below `root`, with their content.
+std::map<std::string, std::string> treeOf(const fs::path& root) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    if (entry.is_regular_file()) {
+      files[fs::relative(entry.path(), root).string()] = readFile(entry.path());
+    }
+  }
+  return files;
+}
+
+class GitLocalTest : public GitSyncFixture {};
+
+TEST_F(GitLocalTest, ClonesFromALocalPathThenReportsUnchanged) {
+  std::string first = origin_->commit({{"jobs/a.yaml", "a: 1\n"}, {"b.yaml", "b: 1\n"}});
+  sdk::SyncResult out;
+  auto r = sync(out);
+  ASSERT_TRUE(r) << r.message();
+  EXPECT_EQ(out.revision, first);
+  EXPECT_TRUE(out.changed);
+  EXPECT_GT(out.commit_time, 0);
+  EXPECT_EQ(treeOf(out.checkout_path),
+            (std::map<std::string, std::string>{{"jobs/a.yaml", "a: 1\n"}, {"b.yaml", "b: 1\n"}}));
+
+  sdk::SyncResult again;
+  ASSERT_TRUE(sync(again));
+  EXPECT_EQ(again.revision, first);
+  EXPECT_FALSE(again.changed);
+  EXPECT_EQ(again.checkout_path, out.checkout_path);
+  EXPECT_EQ(again.commit_time, out.commit_time);
+}
+
+TEST_F(GitLocalTest, FollowsNewCommitsOverFileUrls) {
+  request_.url = "file://" + origin_->bare().string();
+  origin_->commit({{"a.yaml", "v1\n"}, {"gone.yaml", "x\n"}});
+  sdk::SyncResult out;
+  ASSERT_TRUE(sync(out));
+  std::string second = origin_->commit({{"a.yaml", "v2\n"}, {"new.yaml", "n\n"}});
+  origin_->removeAndCommit("gone.yaml");
+  std::string third = origin_->git({"rev-parse", "HEAD"});
+  third.pop_back();
+  sdk::SyncResult next;
+  auto r = sync(next);
+  ASSERT_TRUE(r) << r.message();
+  EXPECT_TRUE(next.changed);
+  EXPECT_EQ(next.revision, third);
+  EXPECT_EQ(treeOf(next.checkout_path),
+            (std::map<std::string, std::string>{{"a.yaml", "v2\n"}, {"new.yaml", "n\n"}}));
+  EXPECT_TRUE(fs::is_symlink(fs::path(request_.local_path) / "current"));
+  EXPECT_EQ(fs::canonical(fs::path(request_.local_path) / "current"),
+            fs::canonical(next.checkout_path));
+}
+
+TEST_F(GitLocalTest, DiscardsLocalModificationsAndUntrackedFiles) {
+  origin_->commit({{"a.yaml", "v1\n"}, {"b.yaml", "b\n"}});
+  sdk::SyncResult out;
+  ASSERT_TRUE(sync(out));
+  writeFile(fs::path(out.checkout_path) / "a.yaml", "edited locally\n");
+  writeFile(fs::path(out.checkout_path) / "untracked.yaml", "stray\n");
+  fs::remove(fs::path(out.checkout_path) / "b.yaml");
+
+  // A new agent process (a new plugin object) rebuilds the tree from the object database.
+  plugin_ = newPlugin();
+  sdk::SyncResult restarted;
+  ASSERT_TRUE(sync(restarted));
+  EXPECT_FALSE(restarted.changed);
+  EXPECT_EQ(treeOf(restarted.checkout_path),
+            (std::map<std::string, std::string>{{"a.yaml", "v1\n"}, {"b.yaml", "b\n"}}));
+
+  // And a moved head always yields a fresh, exact tree.
+  writeFile(fs::path(restarted.checkout_path) / "untracked.yaml", "stray\n");
+  origin_->commit({{"c.yaml", "c\n"}});
+  sdk::SyncResult moved;
+  ASSERT_TRUE(sync(moved));
+  EXPECT_EQ(treeOf(moved.checkout_path),
+            (std::map<std::string, std::string>{
+                {"a.yaml", "v1\n"}, {"b.yaml", "b\n"}, {"c.yaml", "c\n"}}));
+}
+
+TEST_F(GitLocalTest, FollowsAForcePush) {
+  origin_->commit({{"a.yaml", "1\n"}});
+  origin_->commit({{"a.yaml", "2\n"}});
+  sdk::SyncResult out;
+  ASSERT_TRUE(sync(out));
+  origin_->git({"reset", "-q", "--hard", "HEAD~1"});
+  std::string rewritten = origin_->commit({{"a.yaml", "rewritten\n"}}, "rewrite history");
+  sdk::SyncResult after;
+  auto r = sync(after);
+  ASSERT_TRUE(r) << r.message();
+  EXPECT_TRUE(after.changed);
+  EXPECT_EQ(after.revision, rewritten);
+  EXPECT_EQ(readFile(fs::path(after.checkout_path) / "a.yaml"), "rewritten\n");
+}
+
+TEST_F(GitLocalTest, AMissingBranchIsAClearNotFound) {
+  origin_->commit({{"a.yaml", "1\n"}});
+  request_.branch = "does-not-exist";
+  sdk::SyncResult out;
+  auto r = sync(out);
+  EXPECT_EQ(r.code(), ErrorCode::kNotFound);
+  EXPECT_NE(r.message().find("'does-not-exist'"), std::string::npos) << r.message();
+  EXPECT_NE(r.message().find("main"), std::string::npos) << r.message();
+}
+
+TEST_F(GitLocalTest, ADeletedBranchIsAClearNotFoundAndKeepsTheLastTree) {
+  origin_->commit({{"a.yaml", "1\n"}});
+  mustRun({"/usr/bin/git", "-C", origin_->bare().string(), "branch", "deploy", "main"});
+  request_.branch = "deploy";
+  sdk::SyncResult out;
+  ASSERT_TRUE(sync(out));
+  mustRun({"/usr/bin/git", "-C", origin_->bare().string(), "branch", "-D", "deploy"});
+  sdk::SyncResult after;
+  auto r = sync(after);
+  EXPECT_EQ(r.code(), ErrorCode::kNotFound);
+  EXPECT_NE(r.message().find("deploy"), std::string::npos);
+  EXPECT_TRUE(fs::exists(fs::path(out.checkout_path) / "a.yaml"));
+}
+
+TEST_F(GitLocalTest, ReclonesACorruptRepository) {
+  origin_->commit({{"a.yaml", "1\n"}});
+  sdk::SyncResult out;
+  ASSERT_TRUE(sync(out));
+  // Damage every object file of the mirror.
+  for (const auto& entry :
+       fs::recursive_directory_iterator(fs::path(request_.local_path) / "repo" / "objects")) {
+    if (entry.is_regular_file()) {
+      fs::permissions(entry.path(), fs::perms::owner_all, fs::perm_options::add);
+      writeFile(entry.path(), "garbage");
+    }
+  }
+  std::string next = origin_->commit({{"a.yaml", "2\n"}});
+  sdk::SyncResult after;
+  auto r = sync(after);
+  ASSERT_TRUE(r) << r.message();
+  EXPECT_EQ(after.revision, next);
+  EXPECT_EQ(readFile(fs::path(after.checkout_path) / "a.yaml"), "2\n");
+
+  // A restarted agent on a corrupt but unchanged mirror recovers too.
+  for (const auto& entry :
+       fs::recursive_directory_iterator(fs::path(request_.local_path) / "repo" / "objects")) {
+    if (entry.is_regular_file()) {
+      fs::permissions(entry.path(), fs::perms::owner_all, fs::perm_options::add);
+      writeFile(entry.path(), "garbage");
+    }
+  }
+  plugin_ = newPlugin();
+  sdk::SyncResult restarted;
+  r = sync(restarted);
+  ASSERT_TRUE(r) << r.message();
+  EXPECT_EQ(restarted.revision, next);
+  EXPECT_EQ(readFile(fs::path(restarted.checkout_path) / "a.yaml"), "2\n");
+  EXPECT_NE(channel_->text().find("cloning it again"), std::string::npos) << channel_->text();
+}
+
+TEST_F(GitLocalTest, NeverTouchesAnExistingDirectoryThatIsNotItsClone) {
+  origin_->commit({{"a.yaml", "1\n"}});
+  writeFile(fs::path(request_.local_path) / "precious.txt", "keep me\n");
+  sdk::SyncResult out;
+  auto r = sync(out);
+  EXPECT_EQ(r.code(), ErrorCode::kConfig);
+  EXPECT_NE(r.message().find(request_.local_path), std::string::npos) << r.message();
+  EXPECT_NE(r.message().find("move it"), std::string::npos) << r.message();
+  EXPECT_EQ(readFile(fs::path(request_.local_path) / "precious.txt"), "keep me\n");
+  EXPECT_EQ(std::distance(fs::directory_iterator(request_.local_path), fs::directory_iterator()),
+            1);
+}
+
+TEST_F(GitLocalTest, RefusesATreeOverTheSizeLimit) {
+  origin_->commit({{"big.bin", std::string(2 * 1024 * 1024, 'x')}});
+  request_.max_size_mb = 1;
+  sdk::SyncResult out;
+  auto r = sync(out);
+  EXPECT_EQ(r.code(), ErrorCode::kLimit);
+  EXPECT_NE(r.message().find("max_size_mb"), std::string::npos) << r.message();
+}
+
+TEST_F(GitLocalTest, SyncsOverTheGitProtocol) {
+  std::string head = origin_->commit({{"a.yaml", "1\n"}});
+  int port = freePort();
+  ServerProcess daemon(
+      {"/usr/bin/git", "daemon", "--reuseaddr", "--export-all", "--base-path=" + dir_.str(),
+       "--listen=127.0.0.1", "--port=" + std::to_string(port), dir_.str()},
+      {}, (dir_.path() / "daemon.log").string());
+  ASSERT_TRUE(waitForPort(port));
+  request_.url = "git://127.0.0.1:" + std::to_string(port) + "/origin.git";
+  sdk::SyncResult out;
+  auto r = sync(out);
+  ASSERT_TRUE(r) << r.message() << readFile(dir_.path() / "daemon.log");
+  EXPECT_EQ(out.revision, head);
+  std::string next = origin_->commit({{"a.yaml", "2\n"}});
+  sdk::SyncResult after;
+  ASSERT_TRUE(sync(after));
+  EXPECT_EQ(after.revision, next);
+  EXPECT_EQ(readFile(fs::path(after.checkout_path) / "a.yaml"), "2\n");
+}
+
+TEST_F(GitLocalTest, RejectsInvalidConfiguration) {
+  sdk::SyncResult out;
+  request_.branch = "bad..name";
+  EXPECT_EQ(sync(out).code(), ErrorCode::kConfig);
+  request_.branch = "main";
+  request_.url = "http://git.example.com/repo.git";
+  EXPECT_EQ(sync(out).code(), ErrorCode::kConfig);
+  request_.url = origin_->bare().string();
+  request_.auth.type = "ssh";
+  EXPECT_EQ(sync(out).code(), ErrorCode::kConfig);
+}
+
+}  // namespace
+}  // namespace crontopus::plugins::git::test
