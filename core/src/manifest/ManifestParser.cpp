@@ -158,7 +158,7 @@ class JobReader {
       std::string list;
       for (const auto& u : unknown_)
         list += (list.empty() ? "" : ", ") + u;
-      out_.warnings.push_back({out_.file, unknown_line_, unknown_column_, unknown_.front(),
+      out_.warnings.push_back({out_.file, unknown_line_, unknown_column_, unknown_field_,
                                "unknown key(s) ignored: " + list});
     }
     if (out_.errors.empty())
@@ -222,9 +222,13 @@ class JobReader {
       if (index < known.size()) {
         found[index] = &value;
       } else {
-        if (unknown_.empty()) {
+        // The warning points at the earliest unknown key in the file, whatever order the
+        // sections are read in.
+        if (unknown_.empty() || key.line < unknown_line_ ||
+            (key.line == unknown_line_ && key.column < unknown_column_)) {
           unknown_line_ = key.line;
           unknown_column_ = key.column;
+          unknown_field_ = join(path, key.value);
         }
         unknown_.push_back(join(path, key.value));
       }
@@ -627,6 +631,7 @@ class JobReader {
   FileResult& out_;
   sdk::Job job_;
   std::vector<std::string> unknown_;
+  std::string unknown_field_;
   int unknown_line_ = 0;
   int unknown_column_ = 0;
 };
