@@ -31,7 +31,19 @@ bool isOwnedEntry(std::string_view line, const std::string& identity) {
     // The seed agent's marker named only the job and its entry held the command itself.
     return looksLikeCronEntry(line);
   }
-  return line.find(identity) != std::string_view::npos;
+  // The identity as a whole word, so that `a/b` does not claim a line about `a/bc`.
+  auto isWordByte = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  };
+  for (std::size_t at = line.find(identity); at != std::string_view::npos;
+       at = line.find(identity, at + 1)) {
+    const std::size_t end = at + identity.size();
+    if ((at == 0 || !isWordByte(line[at - 1])) && (end == line.size() || !isWordByte(line[end]))) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -57,12 +69,18 @@ CrontabDocument CrontabDocument::parse(std::string_view text) {
     if (marker) {
       item.owned = true;
       item.identity = std::move(marker->identity);
+      // A missing '\n' stays missing in the block text: it then differs from the rendered text,
+      // and the drift correction writes it.
       item.text.assign(lines[i].first);
-      item.text += '\n';
-      if (i + 1 < lines.size() && isOwnedEntry(lines[i + 1].first, item.identity)) {
-        ++i;
-        item.text.append(lines[i].first);
+      if (lines[i].second) {
         item.text += '\n';
+        if (i + 1 < lines.size() && isOwnedEntry(lines[i + 1].first, item.identity)) {
+          ++i;
+          item.text.append(lines[i].first);
+          if (lines[i].second) {
+            item.text += '\n';
+          }
+        }
       }
       doc.blocks_[item.identity].push_back(doc.items_.size());
     } else {
@@ -91,7 +109,7 @@ std::vector<sdk::InstalledEntry> CrontabDocument::owned() const {
     }
     // The entry is the second line of the first block; a leading '#' there means paused.
     const std::size_t nl = item.text.find('\n');
-    entry.paused = nl + 1 < item.text.size() && item.text[nl + 1] == '#';
+    entry.paused = nl != std::string::npos && nl + 1 < item.text.size() && item.text[nl + 1] == '#';
     out.push_back(std::move(entry));
   }
   return out;
@@ -100,13 +118,7 @@ std::vector<sdk::InstalledEntry> CrontabDocument::owned() const {
 void CrontabDocument::put(const std::string& identity, const std::string& block) {
   auto it = blocks_.find(identity);
   if (it == blocks_.end() || it->second.empty()) {
-    auto queued = std::find_if(appended_.begin(), appended_.end(),
-                               [&](const auto& entry) { return entry.first == identity; });
-    if (queued != appended_.end()) {
-      queued->second = block;
-    } else {
-      appended_.emplace_back(identity, block);
-    }
+    appended_[identity] = block;
     return;
   }
   items_[it->second.front()].text = block;
@@ -124,9 +136,7 @@ void CrontabDocument::remove(const std::string& identity) {
     }
     blocks_.erase(it);
   }
-  appended_.erase(std::remove_if(appended_.begin(), appended_.end(),
-                                 [&](const auto& entry) { return entry.first == identity; }),
-                  appended_.end());
+  appended_.erase(identity);
 }
 
 std::string CrontabDocument::serialize() const {
@@ -144,20 +154,13 @@ std::string CrontabDocument::serialize() const {
       continue;
     }
     out += item.text;
-    if (!item.owned) {
-      // Also the missing final newline: cron refuses a file without one.
+    // Also the missing final newline: cron refuses a file without one.
+    if (!item.owned || item.text.empty() || item.text.back() != '\n') {
       out += '\n';
     }
   }
-  std::vector<const std::pair<std::string, std::string>*> sorted;
-  sorted.reserve(appended_.size());
   for (const auto& entry : appended_) {
-    sorted.push_back(&entry);
-  }
-  std::sort(sorted.begin(), sorted.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
-  for (const auto* entry : sorted) {
-    out += entry->second;
+    out += entry.second;
   }
   return out;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -47,7 +48,7 @@ class CrontabDocument {
 
   std::vector<Item> items_;
   std::unordered_map<std::string, std::vector<std::size_t>> blocks_;  // identity -> item indexes
-  std::vector<std::pair<std::string, std::string>> appended_;         // identity, block
+  std::map<std::string, std::string> appended_;                       // identity -> block
 };
 
 // Splits a rendered block into its two lines; false when it is not exactly
