@@ -213,6 +213,13 @@ TEST(CronParse, DayRuleFollowsVixieCron) {
   // A list with `*` later does not count as beginning with `*`.
   ASSERT_TRUE(CronExpression::parse("0 0 1,* * 5", e, error));
   EXPECT_TRUE(e.matchesDay(2026, 11, 2, 1));
+  // A day field listing every value is still not `*` (croniter gets this wrong; cron ORs).
+  ASSERT_TRUE(CronExpression::parse("0 0 1 * 0-6", e, error));
+  EXPECT_TRUE(e.matchesDay(2026, 11, 2, 1));
+  ASSERT_TRUE(CronExpression::parse("0 0 1-31 * 5", e, error));
+  EXPECT_TRUE(e.matchesDay(2026, 11, 2, 1));
+  ASSERT_TRUE(CronExpression::parse("0 0 */1 * 5", e, error));
+  EXPECT_FALSE(e.matchesDay(2026, 11, 2, 1));
   // Month gates both.
   ASSERT_TRUE(CronExpression::parse("0 0 13 2 5", e, error));
   EXPECT_FALSE(e.matchesDay(2026, 11, 13, 5));
