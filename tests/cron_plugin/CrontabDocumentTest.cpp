@@ -78,6 +78,28 @@ TEST(CrontabDocument, OwnedLineWithoutNewlineIsDrift) {
   EXPECT_NE(owned[0].text, kBlockA);
 }
 
+TEST(CrontabDocument, SeedFormatMarkerOwnsTheCronLineAfterIt) {
+  CrontabDocument doc = CrontabDocument::parse(
+      "# CRONTOPUS:old-job\n0 1 * * * /opt/old.sh\n# CRONTOPUS:old-gone\n# comment\nA=b\n");
+  auto owned = doc.owned();
+  ASSERT_EQ(owned.size(), 2u);
+  EXPECT_EQ(owned[0].text, "# CRONTOPUS:old-job\n0 1 * * * /opt/old.sh\n");
+  EXPECT_EQ(owned[1].text, "# CRONTOPUS:old-gone\n");
+  doc.remove("old-job");
+  doc.remove("old-gone");
+  EXPECT_EQ(doc.serialize(), "# comment\nA=b\n");
+}
+
+TEST(CrontabDocument, CarriageReturnInAnOwnedLineIsDrift) {
+  const std::string text = "# CRONTOPUS:ns/a\r\n" + kEntryA + "\r\n";
+  CrontabDocument doc = CrontabDocument::parse(text);
+  auto owned = doc.owned();
+  ASSERT_EQ(owned.size(), 1u);
+  EXPECT_EQ(owned[0].text, text);
+  doc.put("ns/a", kBlockA);
+  EXPECT_EQ(doc.serialize(), kBlockA);
+}
+
 TEST(CrontabDocument, WellFormedBlock) {
   EXPECT_TRUE(isWellFormedBlock(kBlockA, "ns/a"));
   EXPECT_FALSE(isWellFormedBlock(kBlockA, "ns/b"));
