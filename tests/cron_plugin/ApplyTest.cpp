@@ -213,6 +213,28 @@ TEST(CronApply, FailingListWritesNothing) {
   EXPECT_EQ(readText(dir.file("crontab")), "# theirs\n");
 }
 
+TEST(CronApply, CrontabThatRefusesWithoutReadingStdinIsAnErrorNotASigpipe) {
+  TempDir dir;
+  const std::string shim = dir.file("refusing-crontab");
+  writeText(shim,
+            "#!/bin/sh\n"
+            "[ \"$1\" = -l ] && exit 0\n"
+            "echo 'crontab: refused for the test' >&2\n"
+            "exit 3\n");
+  ASSERT_EQ(::chmod(shim.c_str(), 0755), 0);
+  auto plugin = std::make_unique<CronScheduler>();
+  ASSERT_TRUE(plugin->configure(makeContext({{"crontab_command", shim}})).ok());
+  std::map<std::string, sdk::Job> many;  // far more than a pipe buffer
+  for (int i = 0; i < 3000; ++i) {
+    sdk::Job job = makeJob("bulk", "job-" + std::to_string(i));
+    many[job.identity()] = job;
+  }
+  sdk::Result result = plugin->apply(planChanges(*plugin, many));
+  EXPECT_EQ(result.code(), ErrorCode::kIo);
+  EXPECT_NE(result.message().find("refused for the test"), std::string::npos) << result.message();
+  EXPECT_NE(result.message().find("status 3"), std::string::npos) << result.message();
+}
+
 TEST(CronApply, NoCrontabYetIsEmptyAndUserOptionUsesDashU) {
   TempDir dir;
   auto plugin = withShim(dir, {{"user", "alice"}});
