@@ -219,19 +219,33 @@ const std::map<std::string, std::string> kGitEnv = {
     {"GIT_CONFIG_NOSYSTEM", "1"},       {"GIT_TERMINAL_PROMPT", "0"},
     {"HOME", "/nonexistent-crontopus"},
 };
+
+// Tests run as root and push into repositories owned by the SSH test user: a global config
+// that trusts every directory (GIT_CONFIG_COUNT would be dropped by git's local transport).
+std::map<std::string, std::string> gitEnv() {
+  struct GlobalConfig {
+    TempDir dir;
+    std::string path = (dir.path() / "gitconfig").string();
+    GlobalConfig() { writeFile(path, "[safe]\n\tdirectory = *\n"); }
+  };
+  static const GlobalConfig config;
+  auto env = kGitEnv;
+  env["GIT_CONFIG_GLOBAL"] = config.path;
+  return env;
+}
 }  // namespace
 
 OriginRepo::OriginRepo(const fs::path& dir, const std::string& name, const std::string& branch)
     : bare_(dir / name), work_(dir / ("work-" + name)), branch_(branch) {
-  mustRun({"/usr/bin/git", "init", "-q", "--bare", "-b", branch, bare_.string()}, kGitEnv);
-  mustRun({"/usr/bin/git", "init", "-q", "-b", branch, work_.string()}, kGitEnv);
+  mustRun({"/usr/bin/git", "init", "-q", "--bare", "-b", branch, bare_.string()}, gitEnv());
+  mustRun({"/usr/bin/git", "init", "-q", "-b", branch, work_.string()}, gitEnv());
   git({"remote", "add", "origin", bare_.string()});
 }
 
 std::string OriginRepo::git(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {"/usr/bin/git", "-C", work_.string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  return mustRun(argv, kGitEnv);
+  return mustRun(argv, gitEnv());
 }
 
 std::string OriginRepo::commit(const std::map<std::string, std::string>& files,

@@ -73,8 +73,9 @@ int remainingMillis() {
   if (scope->expired()) {
     return 0;
   }
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(scope->deadline() -
-                                                                    NetworkDeadline::Clock::now());
+  // Rounded up, so that poll() returns only once the deadline has really passed.
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(scope->deadline() -
+                                                           NetworkDeadline::Clock::now());
   return left.count() <= 0 ? 0 : static_cast<int>(std::min<long long>(left.count(), 1 << 30));
 }
 
