@@ -11,7 +11,14 @@
 //  - backward jump: wildcard jobs see the repeated minutes again; fixed-time jobs do not run until
 //    local time has passed the latest minute already seen.
 // Jumps of 3 hours or more are not daylight saving to cron: it resets its clock and every job
-// follows the wall clock.
+// follows the wall clock. Two details of cron(8) are deliberately not modelled: it runs a
+// fixed-time job once per matching skipped minute, all within the landing minute (we report that
+// minute once, as the spec says "runs once"); and forward jumps under 5 minutes (19th-century
+// local-mean-time changes only) also catch up wildcard jobs.
+//
+// Known limit: date 3.0.1 reads only the explicit transitions of the system's TZif files, which
+// end in 2037; later instants keep the last offset (standard time in DST zones).
+// nextFireTimes replaces the contents of `out`.
 #include <date/tz.h>
 
 #include <algorithm>
@@ -163,6 +170,17 @@ void walk(const CronExpression& e, const date::time_zone& tz, SysSeconds after, 
   }
 }
 
+// Instants the calendar arithmetic supports with room for the search horizon.
+bool inRange(SysSeconds t, std::string& error) {
+  static const SysSeconds kFirst{date::sys_days{date::year{1} / 1 / 1}};
+  static const SysSeconds kLast{date::sys_days{date::year{9999} / 1 / 1}};
+  if (t < kFirst || t > kLast) {
+    error = "instant outside the supported years 1-9999";
+    return false;
+  }
+  return true;
+}
+
 const date::time_zone* resolveZone(std::string_view zone, std::string& error) {
   try {
     if (zone.empty()) {
@@ -230,6 +248,9 @@ bool CronExpression::nextFireTimes(std::chrono::sys_seconds after, std::string_v
                                    std::size_t count, std::vector<std::chrono::sys_seconds>& out,
                                    std::string& error) const {
   out.clear();
+  if (!inRange(after, error)) {
+    return false;
+  }
   const date::time_zone* tz = resolveZone(zone, error);
   if (tz == nullptr) {
     return false;
@@ -251,6 +272,9 @@ bool CronExpression::nextFireTimes(std::chrono::sys_seconds after, std::string_v
 
 bool CronExpression::firesAt(std::chrono::sys_seconds minute, std::string_view zone,
                              std::string& error) const {
+  if (!inRange(minute, error)) {
+    return false;
+  }
   const date::time_zone* tz = resolveZone(zone, error);
   if (tz == nullptr) {
     return false;
@@ -273,6 +297,9 @@ bool CronExpression::firesAt(std::chrono::sys_seconds minute, std::string_view z
 bool CronExpression::hostSuperset(std::string_view job_zone, std::string_view host_zone,
                                   std::chrono::sys_seconds from, std::string& out,
                                   std::string& error) const {
+  if (!inRange(from, error)) {
+    return false;
+  }
   const date::time_zone* job_tz = resolveZone(job_zone, error);
   if (job_tz == nullptr) {
     return false;

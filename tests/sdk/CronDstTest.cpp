@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -176,6 +177,22 @@ TEST(CronZones, UnknownZoneAndHostZone) {
   ASSERT_TRUE(e.nextFireTimes(utc(2026, 1, 1), host->name(), 5, in_host, zone_error));
   EXPECT_EQ(times, in_host);
   EXPECT_EQ(times.size(), 5u);
+}
+
+TEST(CronZones, InstantsOutsideYears1To9999AreErrors) {
+  CronExpression e;
+  CronError error;
+  ASSERT_TRUE(CronExpression::parse("* * * * *", e, error));
+  std::vector<std::chrono::sys_seconds> times;
+  std::string zone_error;
+  const std::chrono::sys_seconds far{std::chrono::seconds{std::int64_t{1} << 62}};
+  EXPECT_FALSE(e.nextFireTimes(far, "UTC", 1, times, zone_error));
+  EXPECT_NE(zone_error.find("1-9999"), std::string::npos);
+  EXPECT_FALSE(e.firesAt(std::chrono::sys_seconds{-far.time_since_epoch()}, "UTC", zone_error));
+  std::string superset;
+  EXPECT_FALSE(e.hostSuperset("UTC", "Europe/Berlin", far, superset, zone_error));
+  ASSERT_TRUE(e.nextFireTimes(utc(9998, 12, 31, 23, 58), "UTC", 1, times, zone_error));
+  EXPECT_EQ(times, (std::vector<std::chrono::sys_seconds>{utc(9998, 12, 31, 23, 59)}));
 }
 
 TEST(CronZones, RebootNeverFiresHere) {
