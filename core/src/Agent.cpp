@@ -1,6 +1,8 @@
 #include "Agent.h"
 
+#include <functional>
 #include <iostream>
+#include <map>
 
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
@@ -90,16 +92,24 @@ int Agent::main(const std::vector<std::string>&) {
 }
 
 int Agent::dispatch() {
-  const std::string& cmd = command_line_.command;
-  if (cmd == "plugins")
-    return commands::plugins(*this, std::cout);
-  if (cmd == "validate")
-    return commands::validate(*this, std::cout, std::cerr);
-  if (cmd == "next")
-    return commands::next(*this, std::cout, std::cerr);
-  if (cmd.empty())
-    return commands::loop(*this);
-  throw UsageException("command \"" + cmd + "\" is not implemented");
+  using Handler = std::function<int()>;
+  const std::map<std::string, Handler> handlers = {
+      {"", [&] { return commands::loop(*this); }},
+      {"plugins", [&] { return commands::plugins(*this, std::cout); }},
+      {"validate", [&] { return commands::validate(*this, std::cout, std::cerr); }},
+      {"next", [&] { return commands::next(*this, std::cout, std::cerr); }},
+      {"plan", [&] { return commands::plan(*this, std::cout); }},
+      {"apply", [&] { return commands::apply(*this, std::cout); }},
+      {"render", [&] { return commands::render(*this, std::cout, std::cerr); }},
+      {"run", [&] { return commands::run(*this); }},
+      {"status", [&] { return commands::status(*this, std::cout); }},
+      {"uninstall", [&] { return commands::uninstall(*this, std::cout); }},
+  };
+  auto it = handlers.find(command_line_.command);
+  if (it == handlers.end()) {
+    throw UsageException("command \"" + command_line_.command + "\" is not implemented");
+  }
+  return it->second();
 }
 
 int Agent::runMain(int argc, char** argv) {

@@ -14,5 +14,11 @@ int plugins(Agent& agent, std::ostream& out);
 int validate(Agent& agent, std::ostream& out, std::ostream& err);
 int next(Agent& agent, std::ostream& out, std::ostream& err);
 int loop(Agent& agent);
+int plan(Agent& agent, std::ostream& out);
+int apply(Agent& agent, std::ostream& out);
+int uninstall(Agent& agent, std::ostream& out);
+int status(Agent& agent, std::ostream& out);
+int render(Agent& agent, std::ostream& out, std::ostream& err);
+int run(Agent& agent);
 
 }  // namespace crontopus::core::commands

@@ -1,6 +1,7 @@
 #include "PluginHost.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include <Poco/DirectoryIterator.h>
 #include <Poco/File.h>
@@ -41,12 +42,13 @@ std::string PluginHost::resolvePluginsDir(const std::string& flag, const std::st
     return expandHome(flag);
   if (!configured.empty())
     return configured;
-  Poco::Path exe(platform::executablePath());
-  Poco::Path beside(exe.parent());
-  beside.popDirectory();
-  beside.pushDirectory("lib").pushDirectory("crontopus").pushDirectory("plugins");
-  if (Poco::File(beside).exists())
-    return beside.toString();
+  // <prefix>/bin/crontopus-agent -> <prefix>/lib/crontopus/plugins (installed or build tree).
+  const std::filesystem::path beside =
+      std::filesystem::path(platform::executablePath()).parent_path().parent_path() / "lib" /
+      "crontopus" / "plugins";
+  std::error_code ec;
+  if (std::filesystem::is_directory(beside, ec))
+    return beside.string();
   return CRONTOPUS_INSTALL_PLUGIN_DIR;
 }
 

@@ -1,0 +1,309 @@
+#include "Engine.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/Logger.h>
+#include <Poco/Timestamp.h>
+#include <date/tz.h>
+
+#include "RunSpec.h"
+#include "State.h"
+#include "platform/Files.h"
+
+namespace crontopus::core {
+
+namespace {
+
+Poco::Logger& log() {
+  return Poco::Logger::get("crontopus");
+}
+
+std::string now() {
+  return Poco::DateTimeFormatter::format(Poco::Timestamp(), Poco::DateTimeFormat::ISO8601_FORMAT);
+}
+
+std::string readIfExists(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return {};
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string describe(const ManifestDiagnostic& d) {
+  std::string s = d.file;
+  if (d.line > 0)
+    s += ":" + std::to_string(d.line) + ":" + std::to_string(d.column);
+  s += ": ";
+  if (!d.field.empty())
+    s += d.field + ": ";
+  return s + d.message;
+}
+
+constexpr int kConflictRetries = 3;
+
+}  // namespace
+
+std::unique_ptr<sdk::SchedulerPlugin> makeScheduler(PluginHost& host, const AgentConfig& config,
+                                                    const std::string& id,
+                                                    const std::atomic<bool>* stop_requested) {
+  auto plugin = host.createScheduler(id);
+  sdk::PluginContext context = makePluginContext(config, id, stop_requested);
+  context.options = PluginHost::validateOptions(id, plugin->optionSpecs(), config.scheduler);
+  sdk::Result r = plugin->configure(context);
+  if (!r) {
+    throw ConfigException("scheduler backend \"" + id + "\": " + r.message());
+  }
+  return plugin;
+}
+
+DesiredJob renderJob(const sdk::SchedulerPlugin& scheduler, const sdk::Job& job) {
+  DesiredJob d;
+  d.job = job;
+  sdk::RenderedEntry entry;
+  sdk::Result r;
+  try {
+    r = scheduler.render(job, entry);
+  } catch (const std::exception& e) {
+    r = sdk::Result::failure(sdk::ErrorCode::kInternal, std::string("plugin threw: ") + e.what());
+  }
+  if (r) {
+    d.text = entry.text;
+    d.report = entry.report;
+  } else {
+    d.render_error = r.message();
+  }
+  return d;
+}
+
+Engine::Engine(const AgentConfig& config, PluginHost& host, const std::atomic<bool>* stop_requested)
+    : config_(config), host_(host), stop_requested_(stop_requested) {
+  scheduler_id_ = PluginHost::schedulerIdFor(config.scheduler.backend, config.agent.platform);
+  scheduler_ = makeScheduler(host, config, scheduler_id_, stop_requested);
+  sdk::Support support = scheduler_->support();
+  if (!support.supported) {
+    throw ConfigException(
+        "scheduler backend \"" + scheduler_id_ + "\" cannot run on this host: " + support.reason +
+        " (set scheduler.backend to one that can; see `crontopus-agent plugins`)");
+  }
+  try {
+    host_zone_ = date::current_zone()->name();
+  } catch (const std::exception&) {
+    host_zone_ = "UTC";
+  }
+}
+
+Engine::~Engine() = default;
+
+bool Engine::sync(CycleReport& report, std::string& checkout) {
+  if (config_.git.url.empty()) {
+    report.ok = false;
+    report.failure = sdk::ErrorCode::kConfig;
+    report.errors.push_back("git.url is not set in " + config_.source_file +
+                            "; point it at the manifest repository");
+    return false;
+  }
+  if (!source_) {
+    source_ = host_.createSource("git");
+    sdk::PluginContext context = makePluginContext(config_, "git", stop_requested_);
+    sdk::Result r = source_->configure(context);
+    if (!r) {
+      source_.reset();
+      report.ok = false;
+      report.failure = r.code();
+      report.errors.push_back("git source: " + r.message());
+      return false;
+    }
+  }
+  sdk::SourceRequest request;
+  request.url = config_.git.url;
+  request.branch = config_.git.branch;
+  request.local_path = config_.git.local_path;
+  request.auth = {config_.git.auth.type,       config_.git.auth.username,
+                  config_.git.auth.password,   config_.git.auth.key_path,
+                  config_.git.auth.passphrase, config_.git.auth.known_hosts};
+  request.ca_file = config_.git.ca_file;
+  request.allow_insecure_http = config_.git.allow_insecure_http;
+  request.timeout_seconds = config_.git.timeout;
+  request.max_size_mb = config_.git.max_size_mb;
+  sdk::SyncResult result;
+  sdk::Result r = source_->sync(request, result);
+  if (!r) {
+    report.ok = false;
+    report.failure = r.code();
+    report.errors.push_back(std::string("git sync failed (") + sdk::errorCodeName(r.code()) +
+                            "): " + r.message());
+    return false;
+  }
+  report.revision = result.revision;
+  report.source_changed = result.changed;
+  checkout = result.checkout_path;
+  return true;
+}
+
+void Engine::writeRunSpecs(const std::map<std::string, DesiredJob>& desired) {
+  for (const auto& [id, d] : desired) {
+    if (!d.job.enabled || !d.render_error.empty())
+      continue;
+    const std::string zone =
+        d.job.timezone.empty() ? config_.agent.default_timezone : d.job.timezone;
+    const bool gate = !zone.empty() && zone != host_zone_;
+    const std::string text = toJson(runSpecFor(d.job, zone, gate));
+    const std::string path = runSpecPath(config_.agent.state_dir, id);
+    if (readIfExists(path) == text)
+      continue;
+    platform::makeDirectories(jobDirectory(config_.agent.state_dir, id), 0700);
+    platform::writeFileAtomic(path, text, 0600);
+  }
+}
+
+void Engine::removeRunSpecs(const std::vector<std::string>& identities) {
+  for (const auto& id : identities) {
+    std::error_code ec;
+    std::filesystem::remove(runSpecPath(config_.agent.state_dir, id), ec);
+  }
+}
+
+CycleReport Engine::cycle(bool apply) {
+  for (int attempt = 1;; ++attempt) {
+    CycleReport report = cycleOnce(apply);
+    if (report.failure != sdk::ErrorCode::kConflict || attempt >= kConflictRetries)
+      return report;
+    log().warning("the scheduler changed while the cycle ran (someone edited it); starting over");
+  }
+}
+
+CycleReport Engine::cycleOnce(bool apply) {
+  CycleReport report;
+  AgentState state = loadState(config_.agent.state_dir);
+  state.last_cycle_started = now();
+  std::string checkout;
+  if (!sync(report, checkout)) {
+    finish(report, false);
+    state.last_result = "error";
+    state.last_errors = report.errors;
+    state.last_cycle_finished = now();
+    if (apply)
+      saveState(config_.agent.state_dir, state);
+    return report;
+  }
+
+  ManifestParseOptions options;
+  options.agent = AgentIdentity{config_.agent.hostname, config_.agent.name, config_.agent.labels};
+  ManifestSet manifests = ManifestParser(options).parseTree(checkout);
+  for (const auto& e : manifests.errors)
+    report.errors.push_back(describe(e));
+  for (const auto& w : manifests.warnings)
+    report.warnings.push_back(describe(w));
+  report.jobs = manifests.jobs.size();
+
+  std::map<std::string, DesiredJob> desired;
+  for (const auto& [id, job] : manifests.jobs)
+    desired.emplace(id, renderJob(*scheduler_, job));
+
+  std::vector<sdk::InstalledEntry> installed;
+  if (sdk::Result r = scheduler_->listOwned(installed); !r) {
+    report.ok = false;
+    report.failure = r.code();
+    report.errors.push_back("cannot read the scheduler (" + scheduler_id_ + "): " + r.message());
+    finish(report, false);
+    return report;
+  }
+  report.plan = reconcile(desired, manifests, installed, state);
+  for (const auto& k : report.plan.kept)
+    report.errors.push_back(k.identity + ": " + k.reason);
+  if (!apply) {
+    finish(report, false);
+    return report;
+  }
+
+  writeRunSpecs(desired);
+  if (!report.plan.changes.empty()) {
+    sdk::Result r = scheduler_->apply(report.plan.changes);
+    if (!r) {
+      report.ok = false;
+      report.failure = r.code();
+      report.errors.push_back("applying the plan to " + scheduler_id_ + " failed: " + r.message());
+      finish(report, false);
+      state.last_result = "error";
+      state.last_errors = report.errors;
+      state.last_cycle_finished = now();
+      saveState(config_.agent.state_dir, state);
+      return report;
+    }
+  }
+  report.applied = true;
+  std::vector<std::string> gone;
+  for (const auto& [id, j] : state.jobs) {
+    if (report.plan.jobs_after.count(id) == 0)
+      gone.push_back(id);
+  }
+  removeRunSpecs(gone);
+  state.backend = scheduler_id_;
+  state.revision = report.revision;
+  state.jobs = report.plan.jobs_after;
+  state.last_result = report.errors.empty() ? "ok" : "error";
+  state.last_errors = report.errors;
+  state.last_cycle_finished = now();
+  saveState(config_.agent.state_dir, state);
+  finish(report, true);
+  return report;
+}
+
+void Engine::finish(CycleReport& report, bool applied) {
+  for (const auto& w : report.warnings)
+    log().warning(w);
+  for (const auto& e : report.errors)
+    log().error(e);
+  if (!applied)
+    return;
+  for (const auto& item : report.plan.items) {
+    log().information(std::string(sdk::changeKindName(item.kind)) + " " + item.identity + ": " +
+                      item.reason);
+  }
+}
+
+CycleReport Engine::uninstall() {
+  CycleReport report;
+  std::vector<sdk::InstalledEntry> installed;
+  if (sdk::Result r = scheduler_->listOwned(installed); !r) {
+    report.ok = false;
+    report.failure = r.code();
+    report.errors.push_back("cannot read the scheduler (" + scheduler_id_ + "): " + r.message());
+    return report;
+  }
+  AgentState state = loadState(config_.agent.state_dir);
+  std::vector<std::string> ids;
+  for (const auto& e : installed) {
+    sdk::Change c;
+    c.kind = sdk::ChangeKind::kRemove;
+    c.identity = e.identity;
+    c.reason = "uninstall";
+    report.plan.changes.push_back(c);
+    report.plan.items.push_back({sdk::ChangeKind::kRemove, e.identity, "uninstall", true});
+    ids.push_back(e.identity);
+  }
+  if (!report.plan.changes.empty()) {
+    if (sdk::Result r = scheduler_->apply(report.plan.changes); !r) {
+      report.ok = false;
+      report.failure = r.code();
+      report.errors.push_back("uninstall failed: " + r.message());
+      return report;
+    }
+  }
+  for (const auto& [id, j] : state.jobs)
+    ids.push_back(id);
+  removeRunSpecs(ids);
+  state.jobs.clear();
+  saveState(config_.agent.state_dir, state);
+  report.applied = true;
+  finish(report, true);
+  return report;
+}
+
+}  // namespace crontopus::core

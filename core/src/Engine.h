@@ -1,0 +1,70 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "Config.h"
+#include "PluginHost.h"
+#include "Reconciler.h"
+
+namespace crontopus::core {
+
+// What one reconcile cycle found and did.
+struct CycleReport {
+  bool ok = true;  // false when the cycle itself failed (sync, listing or applying)
+  sdk::ErrorCode failure = sdk::ErrorCode::kOk;  // the class of that failure, for back-off
+  std::string revision;
+  bool source_changed = true;
+  std::size_t jobs = 0;  // valid jobs for this agent
+  Plan plan;
+  bool applied = false;             // the plan was handed to the scheduler (apply mode)
+  std::vector<std::string> errors;  // cycle and manifest errors, one line each
+  std::vector<std::string> warnings;
+
+  bool jobErrors() const { return !plan.kept.empty() || !errors.empty(); }
+};
+
+// Drives one agent: the chosen scheduler plugin, the git source plugin, the state directory.
+// Plugin objects are created once and live as long as the engine; `host` must outlive it.
+class Engine {
+ public:
+  Engine(const AgentConfig& config, PluginHost& host, const std::atomic<bool>* stop_requested);
+  ~Engine();
+
+  // sync -> parse -> list -> plan, and with `apply` -> write run specs -> apply -> save state.
+  // Never throws for a failure of the cycle: that is in the report.
+  CycleReport cycle(bool apply);
+
+  // Removes every entry this agent owns (and its run specs); nothing else.
+  CycleReport uninstall();
+
+  sdk::SchedulerPlugin& scheduler() { return *scheduler_; }
+  const std::string& schedulerId() const { return scheduler_id_; }
+
+ private:
+  CycleReport cycleOnce(bool apply);
+  bool sync(CycleReport& report, std::string& checkout);
+  void writeRunSpecs(const std::map<std::string, DesiredJob>& desired);
+  void removeRunSpecs(const std::vector<std::string>& identities);
+  void finish(CycleReport& report, bool save);
+
+  const AgentConfig& config_;
+  PluginHost& host_;
+  const std::atomic<bool>* stop_requested_;
+  std::string scheduler_id_;
+  std::unique_ptr<sdk::SchedulerPlugin> scheduler_;
+  std::unique_ptr<sdk::SourcePlugin> source_;
+  std::string host_zone_;
+};
+
+// Creates and configures the scheduler plugin `id` with options validated from the config.
+std::unique_ptr<sdk::SchedulerPlugin> makeScheduler(PluginHost& host, const AgentConfig& config,
+                                                    const std::string& id,
+                                                    const std::atomic<bool>* stop_requested);
+
+// Renders one job as a DesiredJob (the plugin's text or its error).
+DesiredJob renderJob(const sdk::SchedulerPlugin& scheduler, const sdk::Job& job);
+
+}  // namespace crontopus::core

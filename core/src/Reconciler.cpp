@@ -1,0 +1,178 @@
+#include "Reconciler.h"
+
+#include "RunSpec.h"
+
+namespace crontopus::core {
+
+std::string originalCommand(const sdk::Job& job) {
+  return shellCommandLine(job.command, job.args);
+}
+
+namespace {
+
+std::string heldReason(const std::string& identity, const ManifestSet& m, const JobState* prev) {
+  auto describe = [&](const std::string& file) {
+    for (const auto& e : m.errors) {
+      if (e.file == file) {
+        return file + (e.line > 0 ? ":" + std::to_string(e.line) : "") + ": " +
+               (e.field.empty() ? "" : e.field + ": ") + e.message;
+      }
+    }
+    return file + ": invalid";
+  };
+  for (const auto& [file, id] : m.failed_file_identity) {
+    if (id == identity)
+      return "manifest error, keeping the installed entry: " + describe(file);
+  }
+  if (prev != nullptr && m.failed_files.count(prev->source_file) != 0) {
+    return "manifest error, keeping the installed entry: " + describe(prev->source_file);
+  }
+  return "identity claimed by more than one manifest, keeping the installed entry";
+}
+
+JobState stateFor(const DesiredJob& d) {
+  JobState s;
+  s.hash = sha256Hex(d.text);
+  s.status = d.job.paused ? "paused" : "scheduled";
+  s.source_file = d.job.source_file;
+  s.schedule = d.job.schedule;
+  s.command = originalCommand(d.job);
+  s.paused = d.job.paused;
+  return s;
+}
+
+}  // namespace
+
+Plan reconcile(const std::map<std::string, DesiredJob>& desired, const ManifestSet& manifests,
+               const std::vector<sdk::InstalledEntry>& installed, const AgentState& previous) {
+  Plan plan;
+  std::map<std::string, const sdk::InstalledEntry*> by_id;
+  for (const auto& e : installed)
+    by_id.emplace(e.identity, &e);
+
+  std::set<std::string> ids;
+  for (const auto& [id, d] : desired)
+    ids.insert(id);
+  for (const auto& [id, e] : by_id)
+    ids.insert(id);
+  for (const auto& [id, j] : previous.jobs)
+    ids.insert(id);
+  for (const auto& id : manifests.held_identities)
+    ids.insert(id);
+
+  auto add = [&](sdk::ChangeKind kind, const std::string& id, std::string reason,
+                 const DesiredJob* d) {
+    plan.items.push_back({kind, id, reason, true});
+    sdk::Change c;
+    c.kind = kind;
+    c.identity = id;
+    c.reason = std::move(reason);
+    if (d != nullptr) {
+      c.text = d->text;
+      c.paused = d->job.paused;
+    }
+    plan.changes.push_back(std::move(c));
+  };
+
+  for (const auto& id : ids) {
+    auto d_it = desired.find(id);
+    const DesiredJob* d = d_it == desired.end() ? nullptr : &d_it->second;
+    auto i_it = by_id.find(id);
+    const sdk::InstalledEntry* inst = i_it == by_id.end() ? nullptr : i_it->second;
+    auto p_it = previous.jobs.find(id);
+    const JobState* prev = p_it == previous.jobs.end() ? nullptr : &p_it->second;
+
+    bool held =
+        manifests.held_identities.count(id) != 0 ||
+        (prev != nullptr && d == nullptr && manifests.failed_files.count(prev->source_file) != 0);
+    std::string held_reason;
+    if (held) {
+      held_reason = heldReason(id, manifests, prev);
+    } else if (d != nullptr && d->job.enabled && !d->render_error.empty()) {
+      held = true;
+      held_reason = "cannot render the entry, keeping the installed one: " + d->render_error;
+    }
+    if (held) {
+      if (inst != nullptr || prev != nullptr) {
+        plan.kept.push_back({id, held_reason});
+        JobState s = prev != nullptr ? *prev : JobState{};
+        if (inst != nullptr)
+          s.hash = sha256Hex(inst->text);
+        s.status = "error";
+        s.error = held_reason;
+        if (inst != nullptr)
+          plan.jobs_after[id] = s;
+      }
+      continue;
+    }
+
+    if (d != nullptr && d->job.enabled) {
+      const std::string file = d->job.source_file;
+      JobState next = stateFor(*d);
+      if (inst == nullptr) {
+        if (prev != nullptr) {
+          add(sdk::ChangeKind::kDrift, id,
+              "entry was removed from the scheduler outside the agent; restoring it", d);
+        } else {
+          add(sdk::ChangeKind::kAdd, id, "new job from " + file, d);
+        }
+      } else if (inst->text == d->text) {
+        if (prev != nullptr && prev->command != next.command) {
+          plan.items.push_back(
+              {sdk::ChangeKind::kUpdate, id, "command changed (run spec only)", false});
+        } else {
+          ++plan.unchanged;
+        }
+      } else if (prev != nullptr && !prev->hash.empty() && prev->hash != sha256Hex(inst->text)) {
+        add(sdk::ChangeKind::kDrift, id,
+            "installed entry was edited outside the agent; restoring it", d);
+      } else if (inst->paused != d->job.paused &&
+                 (prev == nullptr || prev->schedule == d->job.schedule)) {
+        add(d->job.paused ? sdk::ChangeKind::kPause : sdk::ChangeKind::kResume, id,
+            d->job.paused ? "paused: true in " + file : "paused: false in " + file, d);
+      } else {
+        std::string reason;
+        if (prev != nullptr && prev->schedule != d->job.schedule) {
+          reason =
+              "schedule changed from \"" + prev->schedule + "\" to \"" + d->job.schedule + "\"";
+        }
+        if (inst->paused != d->job.paused) {
+          reason +=
+              std::string(reason.empty() ? "" : "; ") + (d->job.paused ? "paused" : "resumed");
+        }
+        if (prev != nullptr && prev->command != next.command) {
+          reason += std::string(reason.empty() ? "" : "; ") + "command changed";
+        }
+        if (reason.empty())
+          reason = "rendered entry changed (schedule, zone or agent path)";
+        add(sdk::ChangeKind::kUpdate, id, reason, d);
+      }
+      plan.jobs_after[id] = next;
+      continue;
+    }
+
+    // Not wanted here. Remove only what is installed, and only for a good reason.
+    if (inst == nullptr)
+      continue;
+    std::string reason;
+    if (d != nullptr) {
+      reason = "enabled: false in " + d->job.source_file;
+    } else if (manifests.unselected.count(id) != 0) {
+      reason = "selector in its manifest does not match this agent";
+    } else if (!manifests.tree_complete) {
+      plan.kept.push_back({id, "repository was not read completely; not removing"});
+      JobState s = prev != nullptr ? *prev : JobState{};
+      s.hash = sha256Hex(inst->text);
+      if (s.status.empty())
+        s.status = inst->paused ? "paused" : "scheduled";
+      plan.jobs_after[id] = s;
+      continue;
+    } else {
+      reason = "manifest removed from the repository";
+    }
+    add(sdk::ChangeKind::kRemove, id, reason, nullptr);
+  }
+  return plan;
+}
+
+}  // namespace crontopus::core

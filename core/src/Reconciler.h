@@ -1,0 +1,62 @@
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "State.h"
+#include "crontopus/sdk/SchedulerPlugin.h"
+#include "manifest/ManifestParser.h"
+
+namespace crontopus::core {
+
+// A job the manifests ask for, with what the scheduler plugin renders for it.
+struct DesiredJob {
+  sdk::Job job;
+  std::string text;          // rendered entry; empty when rendering failed
+  std::string render_error;  // non-empty when the plugin could not render the job
+  std::string report;        // the plugin's notes (e.g. "superset schedule, gated by run")
+};
+
+// One line of a plan, for `plan`, logs and the state. Changes of kind kUpdate may touch only the
+// run spec (the command changed, the entry did not): those have `scheduler_change == false`.
+struct PlanItem {
+  sdk::ChangeKind kind = sdk::ChangeKind::kAdd;
+  std::string identity;
+  std::string reason;
+  bool scheduler_change = true;
+};
+
+// An installed job left as it is because its manifest is broken (or the tree was incomplete).
+struct KeptJob {
+  std::string identity;
+  std::string reason;
+};
+
+struct Plan {
+  std::vector<PlanItem> items;       // every change, in identity order
+  std::vector<sdk::Change> changes;  // what the scheduler plugin must apply (one batch)
+  std::vector<KeptJob> kept;
+  std::size_t unchanged = 0;
+  // The state's job inventory once `changes` are applied.
+  std::map<std::string, JobState> jobs_after;
+
+  bool hasChanges() const { return !items.empty(); }
+};
+
+// Decides what to change, and nothing else: no I/O, deterministic (identity order).
+//
+// Rules (job-manifest-v1 and the design card): a job is removed only when its identity is absent
+// from a tree read completely, or its manifest says `enabled: false`, or its selector excludes
+// this agent. A job whose manifest failed (or whose identity two files claim) keeps whatever is
+// installed. An installed entry that differs from what we last installed was edited by someone
+// else: that is drift, restored to the rendered text. An entry we installed that is gone is
+// drift too, and is put back.
+Plan reconcile(const std::map<std::string, DesiredJob>& desired, const ManifestSet& manifests,
+               const std::vector<sdk::InstalledEntry>& installed, const AgentState& previous);
+
+// The command line as the job-instances report shows it: command plus quoted args.
+std::string originalCommand(const sdk::Job& job);
+
+}  // namespace crontopus::core

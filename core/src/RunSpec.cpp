@@ -1,0 +1,129 @@
+#include "RunSpec.h"
+
+#include <sstream>
+
+#include <Poco/Exception.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/JSON/Stringifier.h>
+
+namespace crontopus::core {
+
+RunSpec runSpecFor(const sdk::Job& job, const std::string& effective_zone, bool gate) {
+  RunSpec s;
+  s.ns = job.ns;
+  s.name = job.name;
+  s.command = job.command;
+  s.args = job.args;
+  s.env = job.env;
+  s.working_dir = job.working_dir;
+  s.schedule = job.schedule;
+  s.timezone = effective_zone;
+  s.gate = gate;
+  s.timeout_seconds = job.checkin.timeout_seconds;
+  s.retry = job.retry;
+  s.checkin_enabled = job.checkin.enabled;
+  s.checkin_secret = job.checkin.secret;
+  return s;
+}
+
+std::string toJson(const RunSpec& s) {
+  Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+  o.set("version", 1);
+  o.set("namespace", s.ns);
+  o.set("name", s.name);
+  o.set("command", s.command);
+  Poco::JSON::Array args;
+  for (const auto& a : s.args)
+    args.add(a);
+  o.set("args", args);
+  Poco::JSON::Object env(Poco::JSON_PRESERVE_KEY_ORDER);
+  for (const auto& [k, v] : s.env)
+    env.set(k, v);
+  o.set("env", env);
+  o.set("working_dir", s.working_dir);
+  o.set("schedule", s.schedule);
+  o.set("timezone", s.timezone);
+  o.set("gate", s.gate);
+  o.set("timeout_seconds", s.timeout_seconds);
+  Poco::JSON::Object retry(Poco::JSON_PRESERVE_KEY_ORDER);
+  retry.set("enabled", s.retry.enabled);
+  retry.set("attempts", s.retry.attempts);
+  retry.set("backoff", s.retry.backoff == sdk::Backoff::kFixed ? "fixed" : "exponential");
+  o.set("retry", retry);
+  Poco::JSON::Object checkin(Poco::JSON_PRESERVE_KEY_ORDER);
+  checkin.set("enabled", s.checkin_enabled);
+  checkin.set("secret", s.checkin_secret);
+  o.set("checkin", checkin);
+  std::ostringstream out;
+  Poco::JSON::Stringifier::stringify(o, out, 2);
+  out << "\n";
+  return out.str();
+}
+
+RunSpec runSpecFromJson(const std::string& text, const std::string& origin) {
+  try {
+    Poco::JSON::Parser parser;
+    auto o = parser.parse(text).extract<Poco::JSON::Object::Ptr>();
+    if (o->getValue<int>("version") != 1) {
+      throw Poco::DataFormatException(origin + ": unsupported run spec version");
+    }
+    RunSpec s;
+    s.ns = o->getValue<std::string>("namespace");
+    s.name = o->getValue<std::string>("name");
+    s.command = o->getValue<std::string>("command");
+    for (const auto& a : *o->getArray("args"))
+      s.args.push_back(a.convert<std::string>());
+    auto env = o->getObject("env");
+    for (const auto& key : env->getNames())
+      s.env[key] = env->getValue<std::string>(key);
+    s.working_dir = o->getValue<std::string>("working_dir");
+    s.schedule = o->getValue<std::string>("schedule");
+    s.timezone = o->getValue<std::string>("timezone");
+    s.gate = o->getValue<bool>("gate");
+    s.timeout_seconds = o->getValue<int>("timeout_seconds");
+    auto retry = o->getObject("retry");
+    s.retry.enabled = retry->getValue<bool>("enabled");
+    s.retry.attempts = retry->getValue<int>("attempts");
+    s.retry.backoff = retry->getValue<std::string>("backoff") == "fixed"
+                          ? sdk::Backoff::kFixed
+                          : sdk::Backoff::kExponential;
+    auto checkin = o->getObject("checkin");
+    s.checkin_enabled = checkin->getValue<bool>("enabled");
+    s.checkin_secret = checkin->getValue<std::string>("secret");
+    return s;
+  } catch (const Poco::DataFormatException&) {
+    throw;
+  } catch (const Poco::Exception& e) {
+    throw Poco::DataFormatException(origin + ": not a valid run spec (" + e.displayText() +
+                                    "); run `crontopus-agent apply` to rewrite it");
+  }
+}
+
+std::string jobDirectory(const std::string& state_dir, const std::string& identity) {
+  const auto slash = identity.find('/');
+  return state_dir + "/jobs/" + identity.substr(0, slash);
+}
+
+std::string runSpecPath(const std::string& state_dir, const std::string& identity) {
+  const auto slash = identity.find('/');
+  return jobDirectory(state_dir, identity) + "/" + identity.substr(slash + 1) + ".json";
+}
+
+std::string shellCommandLine(const std::string& command, const std::vector<std::string>& args) {
+  std::string line = command;
+  for (const auto& a : args) {
+    line += " '";
+    for (char c : a) {
+      if (c == '\'') {
+        line += "'\\''";
+      } else {
+        line += c;
+      }
+    }
+    line += "'";
+  }
+  return line;
+}
+
+}  // namespace crontopus::core

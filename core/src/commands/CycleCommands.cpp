@@ -1,0 +1,173 @@
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include "Agent.h"
+#include "Commands.h"
+#include "Engine.h"
+#include "State.h"
+#include "manifest/ManifestParser.h"
+#include "platform/Files.h"
+
+namespace crontopus::core::commands {
+
+namespace {
+
+const char* symbol(sdk::ChangeKind kind) {
+  switch (kind) {
+    case sdk::ChangeKind::kAdd:
+      return "+";
+    case sdk::ChangeKind::kRemove:
+      return "-";
+    case sdk::ChangeKind::kDrift:
+      return "!";
+    default:
+      return "~";
+  }
+}
+
+void printPlan(const CycleReport& report, const std::string& backend, std::ostream& out) {
+  out << "revision " << (report.revision.empty() ? "(none)" : report.revision) << ", backend "
+      << backend << ", " << report.jobs << " job(s) for this agent\n";
+  std::map<std::string, int> counts;
+  for (const auto& item : report.plan.items) {
+    out << "  " << symbol(item.kind) << " " << std::left << std::setw(7)
+        << sdk::changeKindName(item.kind) << " " << item.identity << ": " << item.reason << "\n";
+    ++counts[sdk::changeKindName(item.kind)];
+  }
+  for (const auto& k : report.plan.kept) {
+    out << "  = kept    " << k.identity << ": " << k.reason << "\n";
+  }
+  out << counts["add"] << " to add, " << counts["update"] << " to update, "
+      << counts["pause"] + counts["resume"] << " to pause/resume, " << counts["remove"]
+      << " to remove, " << counts["drift"] << " drifted, " << report.plan.unchanged
+      << " unchanged, " << report.errors.size() << " error(s)\n";
+}
+
+// One agent per state directory at a time; a second one would race on the crontab and state.
+std::unique_ptr<platform::FileLock> lockStateDir(const AgentConfig& config) {
+  platform::makeDirectories(config.agent.state_dir, 0700);
+  auto lock = std::make_unique<platform::FileLock>(config.agent.state_dir + "/agent.lock");
+  if (!lock->tryLock()) {
+    throw Poco::RuntimeException("another crontopus-agent is working on " + config.agent.state_dir +
+                                 " (" + lock->path() + " is locked); wait for it or stop it");
+  }
+  return lock;
+}
+
+}  // namespace
+
+int plan(Agent& agent, std::ostream& out) {
+  const AgentConfig& config = agent.config(true);
+  auto lock = lockStateDir(config);
+  PluginHost host;
+  host.scan(PluginHost::resolvePluginsDir(agent.commandLine().plugins_dir, config.plugins_dir));
+  Engine engine(config, host, nullptr);
+  CycleReport report = engine.cycle(false);
+  if (!report.ok) {
+    for (const auto& e : report.errors)
+      std::cerr << e << "\n";
+    return 1;
+  }
+  printPlan(report, engine.schedulerId(), out);
+  if (agent.commandLine().has("exit-code") && report.plan.hasChanges())
+    return 2;
+  return 0;
+}
+
+int apply(Agent& agent, std::ostream& out) {
+  const AgentConfig& config = agent.config(true);
+  auto lock = lockStateDir(config);
+  PluginHost host;
+  host.scan(PluginHost::resolvePluginsDir(agent.commandLine().plugins_dir, config.plugins_dir));
+  Engine engine(config, host, nullptr);
+  CycleReport report = engine.cycle(true);
+  printPlan(report, engine.schedulerId(), out);
+  if (!report.ok)
+    return 1;
+  out << (report.plan.changes.empty() ? "nothing to apply\n" : "applied\n");
+  return report.jobErrors() ? 1 : 0;
+}
+
+int uninstall(Agent& agent, std::ostream& out) {
+  const AgentConfig& config = agent.config(true);
+  auto lock = lockStateDir(config);
+  PluginHost host;
+  host.scan(PluginHost::resolvePluginsDir(agent.commandLine().plugins_dir, config.plugins_dir));
+  Engine engine(config, host, nullptr);
+  CycleReport report = engine.uninstall();
+  for (const auto& item : report.plan.items)
+    out << "  - remove  " << item.identity << "\n";
+  if (!report.ok) {
+    for (const auto& e : report.errors)
+      std::cerr << e << "\n";
+    return 1;
+  }
+  out << report.plan.items.size() << " entr" << (report.plan.items.size() == 1 ? "y" : "ies")
+      << " removed from " << engine.schedulerId() << "\n";
+  return 0;
+}
+
+int status(Agent& agent, std::ostream& out) {
+  const AgentConfig& config = agent.config(false);
+  AgentState s = loadState(config.agent.state_dir);
+  out << "state directory: " << config.agent.state_dir << "\n"
+      << "backend:         " << (s.backend.empty() ? "(none yet)" : s.backend) << "\n"
+      << "revision:        " << (s.revision.empty() ? "(none yet)" : s.revision) << "\n"
+      << "last cycle:      "
+      << (s.last_cycle_started.empty() ? "(never)"
+                                       : s.last_cycle_started + " .. " + s.last_cycle_finished)
+      << (s.last_result.empty() ? "" : " " + s.last_result) << "\n";
+  for (const auto& e : s.last_errors)
+    out << "  error: " << e << "\n";
+  out << "jobs:            " << s.jobs.size() << "\n";
+  for (const auto& [id, j] : s.jobs) {
+    out << "  " << std::left << std::setw(40) << id << " " << std::setw(9) << j.status << " "
+        << j.source_file << (j.error.empty() ? "" : "  (" + j.error + ")") << "\n";
+  }
+  return 0;
+}
+
+int render(Agent& agent, std::ostream& out, std::ostream& err) {
+  const CommandLine& cl = agent.commandLine();
+  const AgentConfig& config = agent.config(false);
+  ManifestParseOptions options;
+  options.missing_env_is_error = false;
+  ManifestSet set = ManifestParser(options).parseFile(cl.operands.at(0));
+  for (const auto& e : set.errors) {
+    err << cl.operands[0]
+        << (e.line > 0 ? ":" + std::to_string(e.line) + ":" + std::to_string(e.column) : "") << ": "
+        << (e.field.empty() ? "" : e.field + ": ") << e.message << "\n";
+  }
+  if (!set.errors.empty() || set.jobs.empty())
+    return 1;
+  PluginHost host;
+  host.scan(PluginHost::resolvePluginsDir(cl.plugins_dir, config.plugins_dir));
+  const std::string id = PluginHost::schedulerIdFor(cl.get("backend", config.scheduler.backend),
+                                                    config.agent.platform);
+  AgentConfig::Scheduler options_source;
+  if (id == PluginHost::schedulerIdFor(config.scheduler.backend, config.agent.platform)) {
+    options_source = config.scheduler;
+  }
+  AgentConfig effective = config;
+  effective.scheduler = options_source;
+  auto scheduler = makeScheduler(host, effective, id, nullptr);
+  int rc = 0;
+  for (const auto& [identity, job] : set.jobs) {
+    DesiredJob d = renderJob(*scheduler, job);
+    if (!d.render_error.empty()) {
+      err << identity << ": " << d.render_error << "\n";
+      rc = 1;
+      continue;
+    }
+    out << d.text;
+    if (!d.text.empty() && d.text.back() != '\n')
+      out << "\n";
+    if (!d.report.empty())
+      err << "# " << id << ": " << d.report << "\n";
+  }
+  return rc;
+}
+
+}  // namespace crontopus::core::commands

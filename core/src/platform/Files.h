@@ -1,0 +1,34 @@
+#pragma once
+
+#include <string>
+
+namespace crontopus::core::platform {
+
+// Replaces `path` with `content` so that readers see either the old or the new file, never a
+// mix, even if the process dies half way: a temporary file in the same directory, fsync, rename,
+// fsync of the directory. `mode` applies to the new file from its creation on, so a secret is
+// never readable by others, not even for a moment. Throws Poco::FileException naming the path.
+void writeFileAtomic(const std::string& path, const std::string& content, unsigned mode);
+
+// Creates `path` and missing parents with `mode` (existing directories keep theirs).
+void makeDirectories(const std::string& path, unsigned mode);
+
+// An exclusive advisory lock on a file (created if missing), released when the object goes away
+// or the process dies: the kernel drops it, so a crash never leaves a stale lock behind.
+class FileLock {
+ public:
+  explicit FileLock(std::string path);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+  // True when acquired; false when another process holds it. Throws on I/O errors.
+  bool tryLock();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+}  // namespace crontopus::core::platform

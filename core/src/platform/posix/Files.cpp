@@ -1,0 +1,107 @@
+#include "platform/Files.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include <Poco/Exception.h>
+
+namespace crontopus::core::platform {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const std::string& path) {
+  throw Poco::FileException(what + " " + path + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+void makeDirectories(const std::string& path, unsigned mode) {
+  std::filesystem::path p(path);
+  std::filesystem::path current;
+  for (const auto& part : p) {
+    current /= part;
+    if (current.empty() || current == current.root_path())
+      continue;
+    if (mkdir(current.c_str(), mode) != 0 && errno != EEXIST)
+      fail("cannot create directory", current.string());
+  }
+}
+
+void writeFileAtomic(const std::string& path, const std::string& content, unsigned mode) {
+  const std::filesystem::path target(path);
+  const std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
+  std::random_device rd;
+  const std::string tmp = dir + "/." + target.filename().string() + ".tmp" +
+                          std::to_string(getpid()) + "-" + std::to_string(rd());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0)
+    fail("cannot create", tmp);
+  const char* data = content.data();
+  std::size_t left = content.size();
+  while (left > 0) {
+    ssize_t n = write(fd, data, left);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      int saved = errno;
+      close(fd);
+      unlink(tmp.c_str());
+      errno = saved;
+      fail("cannot write", tmp);
+    }
+    data += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  // The umask may have narrowed `mode`; make it exact (never wider than asked).
+  if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
+    int saved = errno;
+    close(fd);
+    unlink(tmp.c_str());
+    errno = saved;
+    fail("cannot sync", tmp);
+  }
+  if (close(fd) != 0) {
+    unlink(tmp.c_str());
+    fail("cannot close", tmp);
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    int saved = errno;
+    unlink(tmp.c_str());
+    errno = saved;
+    fail("cannot replace", path);
+  }
+  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+}
+
+FileLock::FileLock(std::string path) : path_(std::move(path)) {}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0)
+    close(fd_);
+}
+
+bool FileLock::tryLock() {
+  if (fd_ < 0) {
+    fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0)
+      fail("cannot open lock file", path_);
+  }
+  if (flock(fd_, LOCK_EX | LOCK_NB) == 0)
+    return true;
+  if (errno == EWOULDBLOCK)
+    return false;
+  fail("cannot lock", path_);
+}
+
+}  // namespace crontopus::core::platform
