@@ -1,0 +1,41 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crontopus/sdk/Result.h"
+
+namespace crontopus::plugins::systemd_timer {
+
+// A unit file carrying our marker.
+struct OwnedFile {
+  std::string name;      // file name in the unit directory
+  std::string identity;  // from the marker line
+  std::string content;   // exact bytes
+};
+
+// The unit directory on disk (POSIX). Reads every *.service / *.timer regular file's first line
+// to find ours; never opens anything else, and callers only change files scan() reported as
+// ours or files that do not exist yet.
+class UnitStore {
+ public:
+  explicit UnitStore(std::string dir) : dir_(std::move(dir)) {}
+  const std::string& dir() const { return dir_; }
+
+  // Our files, sorted by name. A missing directory holds none.
+  sdk::Result scan(std::vector<OwnedFile>& out) const;
+  // The file's bytes, or nullopt when it does not exist.
+  sdk::Result read(const std::string& name, std::optional<std::string>& out) const;
+  // Whether `<dir>/timers.target.wants/<timer>` exists (as a link or otherwise): where
+  // `systemctl enable` records that the timer starts with timers.target.
+  bool isEnabled(const std::string& timer) const;
+  // Replaces the file atomically: temp file in the same directory, fsync, rename, fsync dir.
+  sdk::Result writeAtomic(const std::string& name, const std::string& content) const;
+  sdk::Result remove(const std::string& name) const;
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace crontopus::plugins::systemd_timer
