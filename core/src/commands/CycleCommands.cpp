@@ -36,9 +36,7 @@ void printPlan(const CycleReport& report, const std::string& backend, std::ostre
         << sdk::changeKindName(item.kind) << " " << item.identity << ": " << item.reason << "\n";
     ++counts[sdk::changeKindName(item.kind)];
   }
-  for (const auto& k : report.plan.kept) {
-    out << "  = kept    " << k.identity << ": " << k.reason << "\n";
-  }
+  for (const auto& e : report.errors) out << "  error: " << e << "\n";
   out << counts["add"] << " to add, " << counts["update"] << " to update, "
       << counts["pause"] + counts["resume"] << " to pause/resume, " << counts["remove"]
       << " to remove, " << counts["drift"] << " drifted, " << report.plan.unchanged
