@@ -6,12 +6,13 @@
 #include <cctype>
 #include <cstdlib>
 #include <exception>
-#include <fstream>
 #include <initializer_list>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "crontopus/sdk/CronExpression.h"
+#include "manifest/ManifestFile.h"
 #include "manifest/YamlTree.h"
 
 namespace fs = std::filesystem;
@@ -660,31 +661,6 @@ FileResult parseContent(std::string_view content, const std::string& relative_pa
   return result;
 }
 
-// Reads at most kMaxFileBytes + 1 bytes, so a huge (or growing) file costs no more than that.
-bool readBounded(const fs::path& path, std::string& content, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::error_code ec(errno, std::generic_category());
-    error = "cannot open: " + ec.message();
-    return false;
-  }
-  content.clear();
-  char buffer[16384];
-  while (in && content.size() <= ManifestParser::kMaxFileBytes) {
-    in.read(buffer, sizeof buffer);
-    content.append(buffer, static_cast<std::size_t>(in.gcount()));
-  }
-  if (in.bad()) {
-    error = "read error";
-    return false;
-  }
-  if (content.size() > ManifestParser::kMaxFileBytes) {
-    error = "file is larger than 1 MiB";
-    return false;
-  }
-  return true;
-}
-
 bool isInside(const fs::path& canonical_target, const fs::path& canonical_root) {
   auto rel = canonical_target.lexically_relative(canonical_root);
   if (rel.empty() || rel == ".")
@@ -721,18 +697,23 @@ void walk(const fs::path& dir, const std::string& relative_dir, std::vector<Cand
     if (name.empty() || name[0] == '.')
       continue;
     std::string relative = relative_dir.empty() ? name : relative_dir + "/" + name;
+    // The directory_entry answers these from the type readdir returned, without a stat per
+    // entry (which would cost more than parsing a small manifest).
     std::error_code sec;
-    fs::file_status st = entry.symlink_status(sec);
+    bool symlink = entry.is_symlink(sec);
+    bool directory = !sec && !symlink && entry.is_directory(sec);
     if (sec) {
       set.errors.push_back({relative, 0, 0, "", "cannot stat: " + sec.message()});
-      if (isManifestName(name))
+      if (isManifestName(name)) {
         set.failed_files.insert(relative);
-      set.tree_complete = set.tree_complete && isManifestName(name);
+      } else {
+        set.tree_complete = false;  // it may have been a directory full of manifests
+      }
       continue;
     }
-    if (fs::is_directory(st)) {
+    if (directory) {
       walk(entry.path(), relative, files, set);
-    } else if (fs::is_symlink(st)) {
+    } else if (symlink) {
       if (isManifestName(name)) {
         files.push_back({entry.path(), relative, true});
       } else if (fs::is_directory(entry.status(sec))) {
@@ -743,6 +724,81 @@ void walk(const fs::path& dir, const std::string& relative_dir, std::vector<Cand
       files.push_back({entry.path(), relative, false});
     }
   }
+}
+
+FileResult unreadable(const std::string& file, std::string message) {
+  FileResult r;
+  r.file = file;
+  r.errors.push_back({file, 0, 0, "", std::move(message)});
+  return r;
+}
+
+FileResult processCandidate(const Candidate& c, const fs::path& canonical_root,
+                            const ManifestParseOptions& options, YamlTree& tree,
+                            std::string& content) {
+  fs::path target = c.path;
+  if (c.symlink) {
+    std::error_code ec;
+    fs::path resolved = fs::canonical(c.path, ec);
+    if (ec)
+      return unreadable(c.relative, "symlink cannot be resolved: " + ec.message());
+    if (!isInside(resolved, canonical_root)) {
+      return unreadable(c.relative, "symlink points outside the repository (to " +
+                                        resolved.string() + "); refused");
+    }
+    target = resolved;
+  }
+  std::string read_error;
+  if (!readManifestFile(target, ManifestParser::kMaxFileBytes, content, read_error)) {
+    return unreadable(c.relative, read_error);
+  }
+  return parseContent(content, c.relative, options, tree);
+}
+
+// Parsing dominates (the walk is cheap), and files are independent, so they are spread over a
+// few threads; results keep the sorted file order so output is deterministic.
+std::vector<FileResult> processAll(const std::vector<Candidate>& files,
+                                   const fs::path& canonical_root,
+                                   const ManifestParseOptions& options) {
+  constexpr std::size_t kFilesPerWorker = 256;
+  constexpr unsigned kMaxWorkers = 4;
+  std::vector<FileResult> results(files.size());
+  std::size_t workers = std::min<std::size_t>(
+      {std::max(1u, std::min(kMaxWorkers, std::thread::hardware_concurrency())),
+       (files.size() + kFilesPerWorker - 1) / kFilesPerWorker});
+  auto run = [&](std::size_t begin, std::size_t end) {
+    YamlTree tree;
+    std::string content;
+    for (std::size_t i = begin; i < end; ++i) {
+      results[i] = processCandidate(files[i], canonical_root, options, tree, content);
+    }
+  };
+  if (workers <= 1) {
+    run(0, files.size());
+    return results;
+  }
+  zoneExists("UTC");  // load the tz database index once, before the threads race to do it
+  std::vector<std::exception_ptr> failures(workers);
+  std::vector<std::thread> threads;
+  std::size_t chunk = (files.size() + workers - 1) / workers;
+  for (std::size_t w = 0; w < workers; ++w) {
+    std::size_t begin = std::min(files.size(), w * chunk);
+    std::size_t end = std::min(files.size(), begin + chunk);
+    threads.emplace_back([&, w, begin, end] {
+      try {
+        run(begin, end);
+      } catch (...) {
+        failures[w] = std::current_exception();  // rethrown on the calling thread below
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  for (auto& f : failures) {
+    if (f)
+      std::rethrow_exception(f);
+  }
+  return results;
 }
 
 }  // namespace
@@ -776,14 +832,6 @@ class ManifestParser::Collector {
       }
     }
     results_.push_back(std::move(r));
-  }
-
-  // Adds a file that could not even be read.
-  void addUnreadable(const std::string& file, std::string message) {
-    FileResult r;
-    r.file = file;
-    r.errors.push_back({file, 0, 0, "", std::move(message)});
-    add(std::move(r));
   }
 
   void finish() {
@@ -879,38 +927,8 @@ ManifestSet ManifestParser::parseTree(const fs::path& root) const {
             [](const Candidate& a, const Candidate& b) { return a.relative < b.relative; });
 
   Collector collector(options_, set);
-  YamlTree tree;
-  std::string content;
-  for (const Candidate& c : files) {
-    fs::path target = c.path;
-    if (c.symlink) {
-      std::error_code sec;
-      fs::path resolved = fs::canonical(c.path, sec);
-      if (sec) {
-        collector.addUnreadable(c.relative, "symlink cannot be resolved: " + sec.message());
-        continue;
-      }
-      if (!isInside(resolved, canonical_root)) {
-        collector.addUnreadable(c.relative, "symlink points outside the repository (to " +
-                                                resolved.string() + "); refused");
-        continue;
-      }
-      target = resolved;
-    }
-    std::error_code sec;
-    fs::file_status st = fs::status(target, sec);
-    if (sec || !fs::is_regular_file(st)) {
-      collector.addUnreadable(
-          c.relative, sec ? "cannot stat: " + sec.message() : std::string("not a regular file"));
-      continue;
-    }
-    std::string read_error;
-    if (!readBounded(target, content, read_error)) {
-      collector.addUnreadable(c.relative, read_error);
-      continue;
-    }
-    collector.add(parseContent(content, c.relative, options_, tree));
-  }
+  for (FileResult& r : processAll(files, canonical_root, options_))
+    collector.add(std::move(r));
   collector.finish();
   return set;
 }
@@ -940,12 +958,8 @@ ManifestSet ManifestParser::parseFile(const fs::path& file) const {
   Collector collector(options_, set);
   std::string content;
   std::string read_error;
-  fs::file_status st = fs::status(file, ec);
-  if (ec || !fs::is_regular_file(st)) {
-    collector.addUnreadable(
-        relative, ec ? "cannot read: " + ec.message() : std::string("not a regular file"));
-  } else if (!readBounded(file, content, read_error)) {
-    collector.addUnreadable(relative, read_error);
+  if (!readManifestFile(file, kMaxFileBytes, content, read_error)) {
+    collector.add(unreadable(relative, read_error));
   } else {
     YamlTree tree;
     collector.add(parseContent(content, relative, options_, tree));

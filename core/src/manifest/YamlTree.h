@@ -7,15 +7,18 @@
 
 namespace crontopus::core {
 
-// A YAML document read through yaml-cpp's event interface into a small, bounded tree.
+// A YAML document read through libyaml's event parser into a small, bounded tree.
 //
-// Why not YAML::Load: its node graph expands nothing up front, but any walk over an alias bomb
-// ("billion laughs") is exponential, it keeps only the last of duplicate keys visible through
-// lookups, and it cannot tell a quoted "true" from a plain true. Building our own tree lets us
-// count nodes *as if* aliases were expanded (without expanding them), bound the nesting depth
-// while yaml-cpp is still descending, refuse duplicate keys and a second document, and keep the
-// scalar style. Every limit is enforced before the offending structure is materialised, so a
-// hostile file costs at most its size (<= 1 MiB) in work.
+// Why events, not a DOM: a walk over a DOM with aliases is exponential on an alias bomb ("billion
+// laughs"), DOMs keep only one of two duplicate keys, and they forget whether `true` was quoted.
+// Building our own tree lets us count nodes *as if* aliases were expanded (without expanding
+// them), bound the nesting depth while the parser is still descending, refuse duplicate keys and a
+// second document, and keep the scalar style. Every limit is enforced before the offending
+// structure is materialised, so a hostile file costs at most its size (<= 1 MiB) in work.
+//
+// Why libyaml rather than yaml-cpp (which the config reader uses): yaml-cpp 0.7's regex-driven
+// scanner takes ~145 us for a 600-byte manifest on this machine, libyaml ~20 us; the agent must
+// read 10,000 manifests in 300 ms.
 class YamlTree {
  public:
   enum class Kind : std::uint8_t { kNull, kScalar, kSequence, kMap };

@@ -1,0 +1,111 @@
+#include <stdlib.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "manifest/ManifestParser.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A manifest of realistic size (~600 bytes) using most fields, varied per index so the parser
+// cannot benefit from identical inputs.
+std::string manifest(int i) {
+  static const char* kSchedules[] = {"0 2 * * *", "*/15 * * * *", "30 7 * JAN-NOV MON,THU",
+                                     "@daily",    "0 0 13 * 5",   "5 4-20/2 * * 1-5"};
+  static const char* kZones[] = {"Europe/Berlin", "America/New_York", "UTC", "Asia/Kolkata"};
+  std::string n = std::to_string(i);
+  return "apiVersion: v1\n"
+         "kind: Job\n"
+         "metadata:\n"
+         "  name: job-" +
+         n +
+         "\n"
+         "  tenant: acme-corp\n"
+         "  id: 00000000-0000-4000-8000-" +
+         std::string(12 - n.size(), '0') + n +
+         "\n"
+         "  labels: {env: prod, team: team-" +
+         std::to_string(i % 7) +
+         "}\n"
+         "spec:\n"
+         "  schedule: \"" +
+         kSchedules[i % 6] +
+         "\"\n"
+         "  timezone: " +
+         kZones[i % 4] +
+         "\n"
+         "  command: /usr/local/bin/task-" +
+         n +
+         " --verbose\n"
+         "  args: [\"--shard=" +
+         std::to_string(i % 16) +
+         "\", \"--mode=full\"]\n"
+         "  workingDir: /srv/jobs\n"
+         "  env:\n"
+         "    LOG_LEVEL: info\n"
+         "    JOB_INDEX: \"" +
+         n +
+         "\"\n"
+         "  checkin:\n"
+         "    enabled: true\n"
+         "    timeout: 3600\n"
+         "  retry:\n"
+         "    enabled: " +
+         (i % 2 ? "true" : "false") +
+         "\n"
+         "    attempts: 3\n"
+         "    backoff: exponential\n"
+         "  paused: false\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<int> sizes;
+  for (int i = 1; i < argc; ++i)
+    sizes.push_back(std::atoi(argv[i]));
+  if (sizes.empty())
+    sizes = {1000, 10000};
+
+  for (int n : sizes) {
+    std::string pattern = (fs::temp_directory_path() / "crontopus-bench-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      std::perror("mkdtemp");
+      return 1;
+    }
+    fs::path root = pattern;
+    for (int i = 0; i < n; ++i) {
+      fs::path dir = root / ("ns-" + std::to_string(i % 10)) / ("group-" + std::to_string(i % 37));
+      fs::create_directories(dir);
+      std::ofstream(dir / ("job-" + std::to_string(i) + ".yaml")) << manifest(i);
+    }
+    crontopus::core::ManifestParser parser;
+    // The first parse also loads the tz database index; report it apart from the steady state.
+    auto t0 = std::chrono::steady_clock::now();
+    crontopus::core::ManifestSet first = parser.parseTree(root);
+    auto t1 = std::chrono::steady_clock::now();
+    crontopus::core::ManifestSet again = parser.parseTree(root);
+    auto t2 = std::chrono::steady_clock::now();
+    auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    std::printf("N=%d jobs=%zu errors=%zu first=%.1f ms second=%.1f ms\n", n, first.jobs.size(),
+                first.errors.size(), ms(t1 - t0), ms(t2 - t1));
+    if (!first.errors.empty()) {
+      std::printf("first error: %s: %s\n", first.errors[0].file.c_str(),
+                  first.errors[0].message.c_str());
+    }
+    fs::remove_all(root);
+    if (again.jobs.size() != first.jobs.size())
+      return 1;
+  }
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  std::printf("peak RSS %.1f MiB\n", usage.ru_maxrss / 1024.0);
+  return 0;
+}
