@@ -346,15 +346,17 @@ class Syncer {
                              "git: invalid git.url " + url_.text + ": " + lastGitErrorMessage());
     }
     remote.reset(raw);
-    git_remote_callbacks callbacks = makeCallbacks(st_);
-    git_proxy_options proxy;
-    git_proxy_options_init(&proxy, GIT_PROXY_OPTIONS_VERSION);
-    proxy.type = GIT_PROXY_NONE;
+    git_remote_connect_options options;
+    git_remote_connect_options_init(&options, GIT_REMOTE_CONNECT_OPTIONS_VERSION);
+    options.callbacks = makeCallbacks(st_);
+    options.proxy_opts.type = GIT_PROXY_NONE;
+    // A redirect could lead to another host or to plain http, past the checks made on git.url.
+    options.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
     const git_remote_head** heads = nullptr;
     size_t count = 0;
     {
       NetworkDeadline scope(newDeadline(), stop_);
-      int rc = git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &callbacks, &proxy, nullptr);
+      int rc = git_remote_connect_ext(remote.get(), GIT_DIRECTION_FETCH, &options);
       if (rc < 0) {
         return networkFailure("connecting to", rc, st_, scope, request_.timeout_seconds);
       }
@@ -392,6 +394,7 @@ class Syncer {
     options.prune = GIT_FETCH_NO_PRUNE;
     options.update_fetchhead = 0;
     options.proxy_opts.type = GIT_PROXY_NONE;
+    options.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
     std::string refspec = "+refs/heads/" + request_.branch + ":" + trackingRef();
     char* specs[] = {refspec.data()};
     git_strarray refspecs{specs, 1};

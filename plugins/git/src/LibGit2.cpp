@@ -11,8 +11,8 @@ constexpr const char* kSystemBundle = "/etc/ssl/certs/ca-certificates.crt";
 constexpr const char* kSystemDir = "/etc/ssl/certs";
 
 std::mutex g_tls_mutex;
-// The ca_file libgit2 currently trusts in addition to the system store ("" = none, as after
-// git_libgit2_init).
+// The ca_file (path@mtime) libgit2 currently trusts besides the system store ("" = none, as
+// after git_libgit2_init).
 std::string g_current_ca_file;
 
 bool exists(const char* path) {
@@ -27,7 +27,14 @@ std::mutex& tlsMutex() {
 }
 
 std::string useCaFile(const std::string& ca_file) {
-  if (ca_file == g_current_ca_file) {
+  // Keyed by path and modification time, so that a renewed CA file is loaded again.
+  std::string key;
+  if (!ca_file.empty()) {
+    std::error_code ec;
+    auto mtime = std::filesystem::last_write_time(ca_file, ec);
+    key = ca_file + "@" + std::to_string(mtime.time_since_epoch().count());
+  }
+  if (key == g_current_ca_file) {
     return {};
   }
   int rc = 0;
@@ -44,7 +51,7 @@ std::string useCaFile(const std::string& ca_file) {
   if (rc < 0) {
     return lastGitErrorMessage();
   }
-  g_current_ca_file = ca_file;
+  g_current_ca_file = key;
   return {};
 }
 

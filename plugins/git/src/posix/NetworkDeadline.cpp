@@ -4,6 +4,8 @@
 #include <git2.h>
 #include <git2/sys/stream.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -158,6 +160,9 @@ int streamConnect(git_stream* stream) {
       // writes poll before each call.
       int flags = ::fcntl(fd, F_GETFL);
       ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+      // Request/response traffic: do not hold back a request's tail waiting for an ACK.
+      int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       ::freeaddrinfo(info);
       return 0;
     }
