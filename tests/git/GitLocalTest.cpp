@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include <set>
 
 #include "GitSyncFixture.h"
@@ -202,6 +203,24 @@ TEST_F(GitLocalTest, SyncsOverTheGitProtocol) {
   ASSERT_TRUE(sync(after));
   EXPECT_EQ(after.revision, next);
   EXPECT_EQ(readFile(fs::path(after.checkout_path) / "a.yaml"), "2\n");
+}
+
+TEST_F(GitLocalTest, ExpandsTildeInPaths) {
+  std::string head = origin_->commit({{"a.yaml", "1\n"}});
+  const char* old_home = std::getenv("HOME");
+  std::string saved = old_home != nullptr ? old_home : "";
+  ::setenv("HOME", dir_.str().c_str(), 1);
+  request_.local_path = "~/tilde-mirror";
+  sdk::SyncResult out;
+  auto r = sync(out);
+  if (old_home != nullptr) {
+    ::setenv("HOME", saved.c_str(), 1);
+  } else {
+    ::unsetenv("HOME");
+  }
+  ASSERT_TRUE(r) << r.message();
+  EXPECT_EQ(out.revision, head);
+  EXPECT_TRUE(fs::exists(dir_.path() / "tilde-mirror" / ".crontopus-git"));
 }
 
 TEST_F(GitLocalTest, RejectsInvalidConfiguration) {

@@ -652,6 +652,15 @@ void removeLeftovers(const fs::path& root) {
   }
 }
 
+// "~/x" as the shell would expand it, for paths copied from the seed's documentation.
+std::string expandHome(const std::string& path) {
+  const char* home = std::getenv("HOME");
+  if (home != nullptr && (path == "~" || path.starts_with("~/"))) {
+    return std::string(home) + path.substr(1);
+  }
+  return path;
+}
+
 bool readFile(const std::string& path, std::string& content) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -676,8 +685,13 @@ Result GitSync::sync(const sdk::SourceRequest& request, sdk::SyncResult& out) {
   }
 }
 
-Result GitSync::syncImpl(const sdk::SourceRequest& request, sdk::SyncResult& out) {
+Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& out) {
   out = sdk::SyncResult{};
+  sdk::SourceRequest request = original;
+  for (std::string* path :
+       {&request.local_path, &request.ca_file, &request.auth.key_path, &request.auth.known_hosts}) {
+    *path = expandHome(*path);
+  }
   RemoteUrl url;
   if (Result r = validate(request, url); !r) {
     return r;
