@@ -139,6 +139,28 @@ bool systemdFires(const sdk::CronExpression& e, const date::time_zone& tz, SysSe
   return true;
 }
 
+// Whether a local date within reach of the transition between `before` and `after` is selected
+// by the schedule; if none is, both models agree there and the minute-by-minute scan is skipped.
+bool touchesSelectedDay(const sdk::CronExpression& e, const date::sys_info& before,
+                        const date::sys_info& after) {
+  const SysSeconds t = after.begin;
+  for (auto offset : {before.offset, after.offset}) {
+    const auto first = date::floor<date::days>(
+        date::local_seconds{(t - kTransitionReach).time_since_epoch() + offset});
+    const auto last = date::floor<date::days>(
+        date::local_seconds{(t + kTransitionReach).time_since_epoch() + offset});
+    for (auto day = first; day <= last; day += date::days(1)) {
+      const date::year_month_day ymd{day};
+      if (e.months()[static_cast<unsigned>(ymd.month())] &&
+          e.matchesDay(static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                       static_cast<unsigned>(ymd.day()), date::weekday{day}.c_encoding())) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 std::string utcLine(int year, unsigned month, unsigned day, unsigned hour,
                     const std::vector<unsigned>& minutes, unsigned second) {
   std::string text = std::to_string(year) + "-" + twoDigits(month) + "-" + twoDigits(day) + " " +
@@ -180,7 +202,7 @@ bool compileCalendar(const sdk::CronExpression& expression, std::string_view zon
     while (info.end < end + kTransitionReach) {
       const SysSeconds transition = info.end;
       const date::sys_info next = tz->get_info(transition);
-      if (next.offset != info.offset) {
+      if (next.offset != info.offset && touchesSelectedDay(expression, info, next)) {
         SysSeconds from = std::max(now, transition - kTransitionReach);
         from = std::chrono::ceil<std::chrono::minutes>(from);
         const SysSeconds to = std::min(end, transition + kTransitionReach);
