@@ -82,6 +82,51 @@ spec:
   EXPECT_EQ(job.source_file, "production/backups/db.yaml");
 }
 
+// What a YAML library such as PyYAML writes for the control plane: sorted keys, explicit nulls,
+// quoting only where needed, "---" header. It must be accepted unchanged.
+TEST_F(ManifestParserTest, AcceptsControlPlaneStyleOutput) {
+  write("production/nightly-report.yaml", R"(---
+apiVersion: v1
+kind: Job
+metadata:
+  annotations: {}
+  id: 9b1e6c1a-7d1f-4a59-9a43-5f8d2f0c0e11
+  labels:
+    created-by: control-plane
+  name: nightly-report
+  namespace: production
+  tenant: acme-corp
+spec:
+  agent:
+    selector: null
+  args: []
+  checkin:
+    enabled: true
+    secret: null
+    timeout: 3600
+  command: /usr/bin/env python3 -c 'print("report")'
+  enabled: true
+  env: {}
+  paused: false
+  retry:
+    attempts: 3
+    backoff: exponential
+    enabled: false
+  schedule: '*/5 * * * *'
+  timezone: null
+  workingDir: null
+)");
+  ManifestSet set = parse();
+  ASSERT_TRUE(set.errors.empty()) << dump(set);
+  EXPECT_TRUE(set.warnings.empty());
+  const sdk::Job& job = set.jobs.at("production/nightly-report");
+  EXPECT_EQ(job.schedule, "*/5 * * * *");
+  EXPECT_EQ(job.command, "/usr/bin/env python3 -c 'print(\"report\")'");
+  EXPECT_EQ(job.id, "9b1e6c1a-7d1f-4a59-9a43-5f8d2f0c0e11");
+  EXPECT_TRUE(job.args.empty());
+  EXPECT_TRUE(job.selector.empty());
+}
+
 TEST_F(ManifestParserTest, AppliesDefaultsAndRootNamespace) {
   write("minimal.yml", manifest("minimal"));
   ManifestSet set = parse();
