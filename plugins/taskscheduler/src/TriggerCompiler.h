@@ -34,8 +34,12 @@ inline constexpr std::size_t kMaxTriggers = 48;
 // deterministic; WeeksInterval and DaysInterval are 1, so the date only has to lie in the past.
 inline constexpr int kStartYear = 2020;
 
+// Why the every-minute form was used.
+enum class FallbackCause { kNone, kTriggerLimit, kForeignZone, kDaylightSaving };
+
 struct CompiledSchedule {
   ScheduleForm form = ScheduleForm::kEveryMinute;
+  FallbackCause fallback_cause = FallbackCause::kNone;
   std::vector<Trigger> triggers;
   // Several triggers may fire for one scheduled minute: run's per-minute stamp must drop repeats.
   bool needs_dedupe = false;
