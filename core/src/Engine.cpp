@@ -12,6 +12,7 @@
 
 #include "RunSpec.h"
 #include "State.h"
+#include "controlplane/CheckIn.h"
 #include "platform/Files.h"
 
 namespace crontopus::core {
@@ -153,7 +154,9 @@ void Engine::writeRunSpecs(const std::map<std::string, DesiredJob>& desired) {
     const std::string zone =
         d.job.timezone.empty() ? config_.agent.default_timezone : d.job.timezone;
     const bool gate = !zone.empty() && zone != host_zone_;
-    const std::string text = toJson(runSpecFor(d.job, zone, gate));
+    RunSpec spec = runSpecFor(d.job, zone, gate);
+    spec.control_plane = controlplane::runSpecControlPlane(config_);
+    const std::string text = toJson(spec);
     const std::string path = runSpecPath(config_.agent.state_dir, id);
     if (readIfExists(path) == text)
       continue;

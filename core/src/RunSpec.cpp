@@ -55,6 +55,13 @@ std::string toJson(const RunSpec& s) {
   checkin.set("enabled", s.checkin_enabled);
   checkin.set("secret", s.checkin_secret);
   o.set("checkin", checkin);
+  Poco::JSON::Object control_plane(Poco::JSON_PRESERVE_KEY_ORDER);
+  control_plane.set("api_url", s.control_plane.api_url);
+  control_plane.set("token_path", s.control_plane.token_path);
+  control_plane.set("spool_dir", s.control_plane.spool_dir);
+  control_plane.set("ca_file", s.control_plane.ca_file);
+  control_plane.set("allow_insecure_http", s.control_plane.allow_insecure_http);
+  o.set("control_plane", control_plane);
   std::ostringstream out;
   Poco::JSON::Stringifier::stringify(o, out, 2);
   out << "\n";
@@ -91,6 +98,14 @@ RunSpec runSpecFromJson(const std::string& text, const std::string& origin) {
     auto checkin = o->getObject("checkin");
     s.checkin_enabled = checkin->getValue<bool>("enabled");
     s.checkin_secret = checkin->getValue<std::string>("secret");
+    // Absent in specs written before the control plane existed: standalone until rewritten.
+    if (auto cp = o->getObject("control_plane")) {
+      s.control_plane.api_url = cp->getValue<std::string>("api_url");
+      s.control_plane.token_path = cp->getValue<std::string>("token_path");
+      s.control_plane.spool_dir = cp->getValue<std::string>("spool_dir");
+      s.control_plane.ca_file = cp->getValue<std::string>("ca_file");
+      s.control_plane.allow_insecure_http = cp->getValue<bool>("allow_insecure_http");
+    }
     return s;
   } catch (const Poco::DataFormatException&) {
     throw;

@@ -27,6 +27,15 @@ struct RunSpec {
   sdk::RetrySettings retry;
   bool checkin_enabled = true;
   std::string checkin_secret;
+  // Where `run` sends its check-in. Locations only: the endpoint token stays in the token file,
+  // which `run` reads itself. api_url empty = standalone, no check-in.
+  struct ControlPlane {
+    std::string api_url;
+    std::string token_path;
+    std::string spool_dir;
+    std::string ca_file;
+    bool allow_insecure_http = false;
+  } control_plane;
 
   std::string identity() const { return ns + "/" + name; }
 };

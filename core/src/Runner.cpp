@@ -19,6 +19,7 @@
 #include <Poco/Timestamp.h>
 
 #include "RunSpec.h"
+#include "controlplane/CheckIn.h"
 #include "crontopus/sdk/CronExpression.h"
 #include "platform/Files.h"
 #include "platform/JobProcess.h"
@@ -274,6 +275,8 @@ int runJob(const std::string& state_dir, const std::string& identity) {
   record.signal = outcome.signal;
   record.output = utf8Tail(outcome.tail, kOutputChars);
   appendRunLog(state_dir, toJsonLine(record));
+  // Bounded (about 20 s at worst, then it spools) and never changes the job's exit code.
+  controlplane::reportRun(spec, record);
   return outcome.exit_code;
 }
 

@@ -10,6 +10,7 @@
 #include "Agent.h"
 #include "Commands.h"
 #include "Engine.h"
+#include "controlplane/ControlPlane.h"
 #include "platform/Files.h"
 #include "platform/Platform.h"
 #include "platform/Signals.h"
@@ -60,6 +61,12 @@ int loop(Agent& agent) {
   host.scan(PluginHost::resolvePluginsDir(agent.commandLine().plugins_dir, config.plugins_dir));
   std::atomic<bool> stop{false};
   Engine engine(config, host, &stop);
+  // Standalone (no backend.api_url): nothing of the control plane runs.
+  std::unique_ptr<controlplane::ControlPlane> control_plane;
+  if (controlplane::ControlPlane::configured(config)) {
+    control_plane = std::make_unique<controlplane::ControlPlane>(config);
+    control_plane->start();
+  }
 
   std::mutex mutex;
   std::condition_variable wake;
@@ -75,6 +82,8 @@ int loop(Agent& agent) {
         report.failure = sdk::ErrorCode::kInternal;
         agent.logger().error(std::string("cycle failed: ") + e.what());
       }
+      if (control_plane && report.applied)
+        control_plane->reportJobs(report.plan.jobs_after);
       failures = report.ok ? 0 : failures + 1;
       const auto delay = nextDelay(config, report, failures);
       agent.logger().debug("next cycle in " + std::to_string(delay.count()) + " ms");
@@ -98,8 +107,12 @@ int loop(Agent& agent) {
     agent.logger().information("SIGHUP: starting a cycle now");
     sync_now = true;
     wake.notify_all();
+    if (control_plane)
+      control_plane->wakeUp();
   }
   worker.join();
+  if (control_plane)
+    control_plane->stop();
   agent.logger().information("crontopus-agent stopped");
   return 0;
 }

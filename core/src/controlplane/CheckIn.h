@@ -1,0 +1,31 @@
+#pragma once
+
+#include <string>
+
+#include "Config.h"
+#include "RunSpec.h"
+#include "Runner.h"
+
+namespace crontopus::core::controlplane {
+
+enum class CheckInOutcome {
+  kNotSent,  // standalone, check-ins disabled for the job, or a skipped run (not a protocol status)
+  kDelivered,  // 201
+  kSpooled,    // written to the spool for the agent to deliver
+  kRejected,   // the server answered a 4xx that no retry can change (logged)
+  kLost,       // could neither be delivered nor spooled (logged; the run log still has it)
+};
+
+// The check-in after one run, from the `run` wrapper: reads the token file itself, posts once
+// (with one short retry), and spools on any failure that a later attempt could fix. While older
+// check-ins wait in the spool it spools too, so that the control plane sees runs in order.
+// Never throws; never changes what the job returned.
+CheckInOutcome reportRun(const RunSpec& spec, const RunRecord& record);
+
+// What the agent writes into each run spec for `reportRun` (no secret).
+RunSpec::ControlPlane runSpecControlPlane(const AgentConfig& config);
+
+// <state_dir>/spool
+std::string spoolDirectory(const AgentConfig& config);
+
+}  // namespace crontopus::core::controlplane

@@ -1,0 +1,127 @@
+#include "controlplane/Spool.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include <Poco/Exception.h>
+
+#include "platform/Files.h"
+
+namespace crontopus::core::controlplane {
+
+namespace {
+
+bool isCheckIn(const char* name) {
+  const std::size_t len = std::strlen(name);
+  return name[0] != '.' && len > 5 && std::strcmp(name + len - 5, ".json") == 0;
+}
+
+class Directory {
+ public:
+  explicit Directory(const std::string& path) : dir_(opendir(path.c_str())) {}
+  ~Directory() {
+    if (dir_ != nullptr)
+      closedir(dir_);
+  }
+  Directory(const Directory&) = delete;
+  Directory& operator=(const Directory&) = delete;
+  DIR* get() const { return dir_; }
+
+ private:
+  DIR* dir_;
+};
+
+}  // namespace
+
+Spool::Spool(std::string dir) : dir_(std::move(dir)) {}
+
+std::string Spool::add(const std::string& body) {
+  static std::atomic<unsigned> sequence{0};
+  const auto now = std::chrono::system_clock::now();
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  const std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char name[96];
+  std::snprintf(name, sizeof name, "%04d%02d%02dT%02d%02d%02d.%06lldZ-%010ld-%04u.json",
+                utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
+                utc.tm_sec, static_cast<long long>(micros % 1000000), static_cast<long>(getpid()),
+                sequence++ % 10000);
+  platform::makeDirectories(dir_, 0700);
+  const std::string path = dir_ + "/" + name;
+  platform::writeFileAtomic(path, body, 0600);
+  return path;
+}
+
+std::vector<std::string> Spool::pending() const {
+  std::vector<std::string> names;
+  Directory dir(dir_);
+  if (dir.get() == nullptr)
+    return names;
+  while (const dirent* entry = readdir(dir.get())) {
+    if (isCheckIn(entry->d_name))
+      names.emplace_back(entry->d_name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool Spool::hasPending() const {
+  Directory dir(dir_);
+  if (dir.get() == nullptr)
+    return false;
+  while (const dirent* entry = readdir(dir.get())) {
+    if (isCheckIn(entry->d_name))
+      return true;
+  }
+  return false;
+}
+
+std::string Spool::read(const std::string& name) const {
+  std::ifstream in(dir_ + "/" + name, std::ios::binary);
+  if (!in)
+    throw Poco::FileNotFoundException("spooled check-in " + dir_ + "/" + name);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool Spool::remove(const std::string& name) const {
+  const std::string path = dir_ + "/" + name;
+  if (unlink(path.c_str()) == 0)
+    return true;
+  if (errno == ENOENT)
+    return false;
+  throw Poco::FileException("cannot remove the delivered check-in " + path + ": " +
+                            std::strerror(errno));
+}
+
+void Spool::removeStaleTemporaries(int max_age_seconds) const {
+  Directory dir(dir_);
+  if (dir.get() == nullptr)
+    return;
+  const std::time_t now = std::time(nullptr);
+  while (const dirent* entry = readdir(dir.get())) {
+    const std::string name = entry->d_name;
+    if (name.size() < 2 || name[0] != '.' || name.find(".tmp") == std::string::npos)
+      continue;
+    const std::string path = dir_ + "/" + name;
+    struct stat st {};
+    if (stat(path.c_str(), &st) == 0 && now - st.st_mtime > max_age_seconds)
+      unlink(path.c_str());
+  }
+}
+
+}  // namespace crontopus::core::controlplane

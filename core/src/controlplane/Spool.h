@@ -1,0 +1,40 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace crontopus::core::controlplane {
+
+// Check-ins waiting for delivery: one file per run in one directory, named
+// <UTC time, microseconds>-<pid>-<sequence>.json so that the name order is the order the runs
+// finished in. Each file is written atomically with mode 0600 (a reader never sees half a
+// check-in) and removed only once the control plane has taken it or proved it never will.
+// Files starting with "." are temporary files of writes in progress and are never read.
+class Spool {
+ public:
+  explicit Spool(std::string dir);
+
+  const std::string& dir() const { return dir_; }
+
+  // Writes one check-in body; creates the directory (0700) if needed. Returns the file's path.
+  // Throws Poco::FileException when it cannot be written.
+  std::string add(const std::string& body);
+
+  // File names (not paths) of pending check-ins, oldest first.
+  std::vector<std::string> pending() const;
+  // Whether at least one check-in is pending (stops at the first one found).
+  bool hasPending() const;
+
+  std::string read(const std::string& name) const;
+  // Removes one delivered check-in; false when it was already gone.
+  bool remove(const std::string& name) const;
+
+  // Deletes temporary files left by writers killed before their rename, once they are older
+  // than `max_age_seconds` (a writer may still be busy with a young one).
+  void removeStaleTemporaries(int max_age_seconds) const;
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace crontopus::core::controlplane

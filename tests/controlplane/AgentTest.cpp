@@ -1,0 +1,210 @@
+#include <dirent.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include <Poco/Process.h>
+
+#include "FakeControlPlane.h"
+#include "RunSupport.h"
+#include "TestSupport.h"
+#include "controlplane/Spool.h"
+#include "controlplane/TokenFile.h"
+
+namespace crontopus::tests {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The whole agent (`crontopus-agent --config FILE`) as a child process, its log in a file.
+class AgentProcess {
+ public:
+  AgentProcess(std::string config, std::string log)
+      : config_(std::move(config)), log_(std::move(log)) {}
+  ~AgentProcess() { signal(SIGKILL); }
+
+  void start() {
+    handle_ = std::make_unique<Poco::ProcessHandle>(
+        Poco::Process::launch("/bin/sh", {"-c", std::string("exec '") + AGENT_BIN + "' --config '" +
+                                                    config_ + "' 2>>'" + log_ + "'"}));
+  }
+  void signal(int sig) {
+    if (!handle_)
+      return;
+    ::kill(handle_->id(), sig);
+    if (sig == SIGKILL || sig == SIGTERM) {
+      handle_->wait();
+      handle_.reset();
+    }
+  }
+  void hangUp() { ::kill(handle_->id(), SIGHUP); }
+
+ private:
+  std::string config_;
+  std::string log_;
+  std::unique_ptr<Poco::ProcessHandle> handle_;
+};
+
+std::string agentConfig(const TempDir& dir, const FakeControlPlane& server) {
+  std::ostringstream c;
+  c << "agent:\n"
+    << "  name: outage-agent\n"
+    << "  state_dir: " << dir / "state"
+    << "\n"
+    << "backend:\n"
+    << "  api_url: " << server.url() << "\n"
+    << "  enrollment_token: enroll-secret\n"
+    << "  heartbeat_interval: 1\n"
+    << "git:\n"
+    << "  sync_interval: 3600\n"
+    << "scheduler:\n"
+    << "  backend: cron\n"
+    << "  options:\n"
+    << "    cron_file: " << dir / "crontopus"
+    << "\n";
+  const std::string path = dir / "config.yaml";
+  writeFile(path, c.str(), 0600);
+  return path;
+}
+
+// Every file below `root` (recursively) that contains `needle`.
+std::vector<std::string> filesContaining(const std::string& root, const std::string& needle,
+                                         const std::set<std::string>& except) {
+  std::vector<std::string> hits;
+  std::error_code ec;
+  if (!std::filesystem::exists(root, ec))
+    return hits;
+  if (std::filesystem::is_regular_file(root, ec)) {
+    if (readFile(root).find(needle) != std::string::npos)
+      hits.push_back(root);
+    return hits;
+  }
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root, ec)) {
+    if (!entry.is_regular_file() || except.count(entry.path().string()) > 0)
+      continue;
+    if (readFile(entry.path().string()).find(needle) != std::string::npos)
+      hits.push_back(entry.path().string());
+  }
+  return hits;
+}
+
+std::string readIfAny(const std::string& path) {
+  try {
+    return readFile(path);
+  } catch (const std::exception&) {
+    return {};  // not created yet
+  }
+}
+
+std::vector<std::string> processesWithArgument(const std::string& needle) {
+  std::vector<std::string> hits;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (text.str().find(needle) != std::string::npos)
+      hits.push_back(name);
+  }
+  return hits;
+}
+
+TEST(AgentOutage, FiftyRunsArriveExactlyOnceInOrderAcrossASigkillMidFlush) {
+  FakeControlPlane server;
+  TempDir dir;
+  const std::string state = dir / "state";
+  const std::string log = dir / "agent.log";
+  AgentProcess agent(agentConfig(dir, server), log);
+  agent.start();
+  std::optional<core::controlplane::AgentToken> token;
+  ASSERT_TRUE(waitFor(
+      [&] {
+        try {
+          token = core::controlplane::readTokenFile(state + "/agent-token");
+        } catch (const Poco::Exception&) {
+          token.reset();  // being written
+        }
+        return token.has_value();
+      },
+      15s))
+      << readFile(log);
+
+  server.control(R"({"action": "down"})");
+  char name[32];
+  for (int i = 0; i < 50; ++i) {
+    std::snprintf(name, sizeof name, "job-%02d", i);
+    writeRunSpec(state, runSpec(state, "outage", name, std::string("echo ") + name, server.url()));
+    const auto r = runWrapper(state, std::string("outage/") + name);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  core::controlplane::Spool spool(state + "/spool");
+  EXPECT_EQ(spool.pending().size(), 50u);
+  EXPECT_EQ(server.count("/api/runs/check-in"), 0u);
+
+  // The 21st delivery is held by the server and never committed; the agent dies meanwhile.
+  server.control(R"({"action": "hang", "route": "/api/runs/check-in", "after": 20, "count": 1})");
+  server.control(R"({"action": "up"})");
+  agent.hangUp();  // flush now rather than after the back-off
+  ASSERT_TRUE(waitFor([&] { return server.state()->getValue<int>("held") == 1; }, 60s))
+      << readFile(log);
+  agent.signal(SIGKILL);
+  server.control(R"({"action": "release"})");
+  EXPECT_EQ(server.checkins().size(), 20u);
+  EXPECT_EQ(spool.pending().size(), 30u);
+
+  agent.start();
+  ASSERT_TRUE(waitFor([&] { return !spool.hasPending(); }, 60s)) << readFile(log);
+  agent.signal(SIGTERM);
+  const auto checkins = server.checkins();
+  ASSERT_EQ(checkins.size(), 50u);
+  for (int i = 0; i < 50; ++i) {
+    std::snprintf(name, sizeof name, "job-%02d", i);
+    const auto& c = checkins[static_cast<std::size_t>(i)];
+    EXPECT_EQ(c->getValue<std::string>("job_name"), name);
+    EXPECT_EQ(c->getValue<std::string>("output"), std::string(name) + "\n");
+    EXPECT_EQ(c->getValue<int>("endpoint_id"), token->endpoint_id);
+  }
+
+  // The token is only in the token file: not in any process's arguments, the scheduler's
+  // entries, the run specs, the spool, the run log or the agent's log.
+  EXPECT_TRUE(processesWithArgument(token->token).empty());
+  EXPECT_TRUE(processesWithArgument("enroll-secret").empty());
+  EXPECT_EQ(filesContaining(state, token->token, {state + "/agent-token"}),
+            std::vector<std::string>{});
+  EXPECT_EQ(filesContaining(dir / "crontopus", token->token, {}), std::vector<std::string>{});
+  EXPECT_EQ(filesContaining(log, token->token, {}), std::vector<std::string>{});
+  EXPECT_EQ(filesContaining(log, "enroll-secret", {}), std::vector<std::string>{});
+}
+
+TEST(AgentStandalone, NoApiUrlMeansNoControlPlaneAndNoComplaint) {
+  TempDir dir;
+  std::ostringstream c;
+  c << "agent:\n  state_dir: " << dir / "state"
+    << "\n"
+    << "git:\n  sync_interval: 3600\n"
+    << "scheduler:\n  backend: cron\n  options:\n    cron_file: " << dir / "crontopus"
+    << "\n";
+  writeFile(dir / "config.yaml", c.str(), 0600);
+  AgentProcess agent(dir / "config.yaml", dir / "agent.log");
+  agent.start();
+  ASSERT_TRUE(waitFor(
+      [&] { return readIfAny(dir / "agent.log").find(" started") != std::string::npos; }, 15s));
+  agent.signal(SIGTERM);
+  const std::string log = readFile(dir / "agent.log");
+  for (const char* word : {"control plane", "enroll", "token", "spool"})
+    EXPECT_EQ(log.find(word), std::string::npos) << word << " in:\n" << log;
+  std::error_code ec;
+  EXPECT_FALSE(std::filesystem::exists(dir / "state/spool", ec));
+  EXPECT_FALSE(std::filesystem::exists(dir / "state/agent-token", ec));
+}
+
+}  // namespace
+}  // namespace crontopus::tests

@@ -1,0 +1,151 @@
+#include <chrono>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include <Poco/JSON/Parser.h>
+
+#include "FakeControlPlane.h"
+#include "RunSupport.h"
+#include "TestSupport.h"
+#include "controlplane/Spool.h"
+
+namespace crontopus::tests {
+namespace {
+
+using namespace std::chrono_literals;
+
+class CheckInTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    state_ = dir_ / "state";
+    token_ = enrollInto(server_, state_ + "/agent-token");
+  }
+
+  // Runs `command` as job test/<name> through the wrapper; returns its exit code.
+  int run(const std::string& name, const std::string& command,
+          const std::function<void(core::RunSpec&)>& adjust = {}) {
+    core::RunSpec spec = runSpec(state_, "test", name, command, server_.url());
+    if (adjust)
+      adjust(spec);
+    writeRunSpec(state_, spec);
+    last_ = runWrapper(state_, spec.identity());
+    return last_.exit_code;
+  }
+
+  Poco::JSON::Object::Ptr onlyCheckIn() {
+    const auto all = server_.checkins();
+    EXPECT_EQ(all.size(), 1u);
+    return all.empty() ? Poco::JSON::Object::Ptr() : all.back();
+  }
+
+  FakeControlPlane server_;
+  TempDir dir_;
+  std::string state_;
+  core::controlplane::AgentToken token_;
+  ProcessResult last_;
+};
+
+TEST_F(CheckInTest, Success) {
+  EXPECT_EQ(run("ok", "echo hello"), 0) << last_.err;
+  auto c = onlyCheckIn();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->getValue<int>("endpoint_id"), token_.endpoint_id);
+  EXPECT_EQ(c->getValue<std::string>("job_name"), "ok");
+  EXPECT_EQ(c->getValue<std::string>("namespace"), "test");
+  EXPECT_EQ(c->getValue<std::string>("status"), "success");
+  EXPECT_EQ(c->getValue<int>("exit_code"), 0);
+  EXPECT_EQ(c->getValue<int>("duration"), 0);
+  EXPECT_EQ(c->getValue<std::string>("output"), "hello\n");
+  const auto requests = server_.requests("/api/runs/check-in");
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].authorization, "Bearer " + token_.token);
+  EXPECT_EQ(requests[0].status, 201);
+  EXPECT_EQ(last_.err, "");  // nothing for cron to mail
+}
+
+TEST_F(CheckInTest, FailureKeepsTheJobsExitCode) {
+  EXPECT_EQ(run("bad", "echo first; echo oops >&2; exit 3"), 3);
+  auto c = onlyCheckIn();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->getValue<std::string>("status"), "failure");
+  EXPECT_EQ(c->getValue<int>("exit_code"), 3);
+  EXPECT_NE(c->getValue<std::string>("error_message").find("oops"), std::string::npos);
+}
+
+TEST_F(CheckInTest, Timeout) {
+  run("slow", "sleep 30", [](core::RunSpec& s) { s.timeout_seconds = 1; });
+  auto c = onlyCheckIn();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->getValue<std::string>("status"), "timeout");
+  EXPECT_GE(c->getValue<int>("duration"), 1);
+  EXPECT_EQ(c->getValue<std::string>("error_message"), "timed out after 1 s");
+}
+
+TEST_F(CheckInTest, KilledBySignal) {
+  run("killed", "kill -9 $$");
+  auto c = onlyCheckIn();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->getValue<std::string>("status"), "cancelled");
+  EXPECT_EQ(c->getValue<int>("exit_code"), 128 + 9);
+}
+
+TEST_F(CheckInTest, OneMegabyteOfOutputSendsExactlyTheLast10000Characters) {
+  run("big", "seq 1 160000");
+  std::ostringstream expected;
+  for (int i = 1; i <= 160000; ++i)
+    expected << i << "\n";
+  const std::string all = expected.str();
+  ASSERT_GT(all.size(), 1000000u);
+  auto c = onlyCheckIn();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->getValue<std::string>("output"), all.substr(all.size() - 10000));
+}
+
+TEST_F(CheckInTest, BinaryAndInvalidUtf8OutputStillMakeValidJson) {
+  run("binary", "printf 'a\\377\\376\\000b\\303'; head -c 20000 /dev/urandom; printf '\\300end'");
+  auto c = onlyCheckIn();  // the fake server parses it with Python's json and checks the length
+  ASSERT_TRUE(c);
+  const std::string output = c->getValue<std::string>("output");
+  EXPECT_NE(output.find("\xEF\xBF\xBD"
+                        "end"),
+            std::string::npos);
+  EXPECT_EQ(server_.requests("/api/runs/check-in")[0].status, 201);
+}
+
+TEST_F(CheckInTest, DisabledOrStandaloneSendsNothing) {
+  EXPECT_EQ(run("off", "true", [](core::RunSpec& s) { s.checkin_enabled = false; }), 0);
+  EXPECT_EQ(run("alone", "true", [](core::RunSpec& s) { s.control_plane = {}; }), 0);
+  EXPECT_EQ(last_.err, "");
+  EXPECT_EQ(server_.count("/api/runs/check-in"), 0u);
+  EXPECT_FALSE(core::controlplane::Spool(state_ + "/spool").hasPending());
+}
+
+TEST_F(CheckInTest, UndeliverableCheckInIsSpooledAndTheExitCodeKept) {
+  server_.control(R"({"action": "down"})");
+  EXPECT_EQ(run("down", "exit 4"), 4);
+  core::controlplane::Spool spool(state_ + "/spool");
+  const auto names = spool.pending();
+  ASSERT_EQ(names.size(), 1u);
+  Poco::JSON::Parser parser;
+  auto body = parser.parse(spool.read(names[0])).extract<Poco::JSON::Object::Ptr>();
+  EXPECT_EQ(body->getValue<std::string>("job_name"), "down");
+  EXPECT_EQ(body->getValue<int>("exit_code"), 4);
+  EXPECT_EQ(spool.read(names[0]).find(token_.token), std::string::npos);
+  // While older check-ins wait, a new one queues behind them even though the server is back.
+  server_.control(R"({"action": "up"})");
+  EXPECT_EQ(run("later", "true"), 0);
+  EXPECT_EQ(spool.pending().size(), 2u);
+  EXPECT_EQ(server_.count("/api/runs/check-in"), 0u);
+}
+
+TEST_F(CheckInTest, ServerRejectionIsLoggedAndNotSpooled) {
+  server_.control(
+      R"({"action": "fail", "status": 422, "count": 1, "route": "/api/runs/check-in"})");
+  EXPECT_EQ(run("rejected", "true"), 0);
+  EXPECT_NE(last_.err.find("rejected the check-in"), std::string::npos) << last_.err;
+  EXPECT_FALSE(core::controlplane::Spool(state_ + "/spool").hasPending());
+}
+
+}  // namespace
+}  // namespace crontopus::tests

@@ -1,0 +1,327 @@
+#include <sys/stat.h>
+
+#include <chrono>
+
+#include <gtest/gtest.h>
+
+#include "FakeControlPlane.h"
+#include "TestSupport.h"
+#include "controlplane/ControlPlane.h"
+#include "controlplane/HttpClient.h"
+#include "controlplane/Protocol.h"
+#include "controlplane/TokenFile.h"
+
+namespace crontopus::core::controlplane {
+namespace {
+
+using namespace std::chrono_literals;
+using tests::FakeControlPlane;
+using tests::TempDir;
+using tests::waitFor;
+
+AgentConfig configFor(const TempDir& dir, const FakeControlPlane& server) {
+  AgentConfig c = defaultConfig();
+  c.agent.state_dir = dir / "state";
+  c.agent.token_path = dir / "state/agent-token";
+  c.agent.name = "test-agent";
+  c.agent.platform = "linux";
+  c.backend.api_url = server.url();
+  c.backend.enrollment_token = "enroll-secret";
+  c.backend.heartbeat_interval = 1;
+  c.git.url = "https://user:pw@git.example/jobs.git";
+  return c;
+}
+
+HttpSettings settingsFor(const FakeControlPlane& server) {
+  HttpSettings s;
+  s.api_url = server.url();
+  s.platform = "linux";
+  s.connect_timeout = 2s;
+  s.total_timeout = 2s;
+  return s;
+}
+
+RetryPolicy quick(int attempts) {
+  RetryPolicy p;
+  p.max_attempts = attempts;
+  p.base_delay = 50ms;
+  p.max_wait = 5s;
+  return p;
+}
+
+TEST(ControlPlaneEnrollment, WritesThePrivateTokenFileAndDoesNotEnrollAgain) {
+  FakeControlPlane server;
+  TempDir dir;
+  const AgentConfig config = configFor(dir, server);
+  {
+    ControlPlane cp(config);
+    cp.start();
+    ASSERT_TRUE(waitFor([&] { return server.count("/api/endpoints/41/heartbeat") >= 1; }, 10s));
+  }
+  const auto enrolls = server.requests("/api/endpoints/enroll");
+  ASSERT_EQ(enrolls.size(), 1u);
+  EXPECT_EQ(enrolls[0].authorization, "Bearer enroll-secret");
+  EXPECT_EQ(enrolls[0].user_agent, userAgent("linux"));
+  auto body = enrolls[0].json();
+  EXPECT_EQ(body->getValue<std::string>("name"), "test-agent");
+  EXPECT_EQ(body->getValue<std::string>("git_repo_url"), "https://git.example/jobs.git");
+  EXPECT_EQ(body->getValue<std::string>("version"), CRONTOPUS_VERSION);
+
+  struct stat st {};
+  ASSERT_EQ(stat(config.agent.token_path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto token = readTokenFile(config.agent.token_path);
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->endpoint_id, 41);
+  auto endpoints = server.state()->getObject("endpoints");
+  EXPECT_EQ(endpoints->getObject("41")->getValue<std::string>("token"), token->token);
+
+  ControlPlane again(config);
+  again.start();
+  ASSERT_TRUE(waitFor([&] { return server.count("/api/endpoints/41/heartbeat") >= 2; }, 10s));
+  again.stop();
+  EXPECT_EQ(server.count("/api/endpoints/enroll"), 1u);
+}
+
+TEST(ControlPlaneEnrollment, AcceptsAnEndpointIdAnswer) {
+  FakeControlPlane server;
+  server.control(R"({"action": "id_field", "value": "both"})");  // agent_id 0, endpoint_id 41
+  TempDir dir;
+  ControlPlane cp(configFor(dir, server));
+  cp.start();
+  ASSERT_TRUE(waitFor([&] { return cp.token().has_value(); }, 10s));
+  EXPECT_EQ(cp.token()->endpoint_id, 41);
+}
+
+TEST(ControlPlaneEnrollment, CorruptOrExposedTokenFileStopsReportingWithoutEnrolling) {
+  FakeControlPlane server;
+  for (const auto& [text, mode] : std::vector<std::pair<std::string, unsigned>>{
+           {"{not json", 0600}, {R"({"agent_id": 41, "token": "t"})", 0644}}) {
+    TempDir dir;
+    const AgentConfig config = configFor(dir, server);
+    tests::writeFile(config.agent.token_path, text, mode);
+    chmod(config.agent.token_path.c_str(), mode);
+    ControlPlane cp(config);
+    cp.start();
+    EXPECT_FALSE(waitFor([&] { return server.count("/api/") > 0; }, 1500ms));
+    EXPECT_FALSE(cp.token());
+    EXPECT_EQ(tests::readFile(config.agent.token_path), text);  // left for the operator
+  }
+}
+
+TEST(ControlPlaneEnrollment, RejectedEnrollmentIsNotRetriedAtOnce) {
+  FakeControlPlane server;
+  TempDir dir;
+  AgentConfig config = configFor(dir, server);
+  config.backend.enrollment_token = "wrong";
+  ControlPlane cp(config);
+  cp.start();
+  ASSERT_TRUE(waitFor([&] { return server.count("/api/endpoints/enroll") >= 1; }, 10s));
+  EXPECT_FALSE(waitFor([&] { return server.count("/api/endpoints/enroll") >= 2; }, 1500ms));
+  EXPECT_EQ(server.requests("/api/endpoints/enroll")[0].status, 401);
+  struct stat st {};
+  EXPECT_NE(stat(config.agent.token_path.c_str(), &st), 0);
+}
+
+TEST(ControlPlaneHeartbeat, EveryIntervalWithTheEndpointToken) {
+  FakeControlPlane server;
+  TempDir dir;
+  const AgentConfig config = configFor(dir, server);
+  ControlPlane cp(config);
+  cp.start();
+  ASSERT_TRUE(waitFor([&] { return server.count("/api/endpoints/41/heartbeat") >= 4; }, 15s));
+  cp.stop();
+  const auto beats = server.requests("/api/endpoints/41/heartbeat");
+  const auto token = readTokenFile(config.agent.token_path);
+  ASSERT_TRUE(token);
+  for (std::size_t i = 0; i < beats.size(); ++i) {
+    EXPECT_EQ(beats[i].authorization, "Bearer " + token->token);
+    EXPECT_EQ(beats[i].status, 200);
+    EXPECT_EQ(beats[i].json()->getValue<std::string>("status"), "active");
+    if (i > 0) {
+      const double gap = beats[i].time - beats[i - 1].time;
+      EXPECT_GT(gap, 0.8) << "heartbeat " << i;
+      EXPECT_LT(gap, 2.5) << "heartbeat " << i;
+    }
+  }
+}
+
+TEST(ControlPlaneHeartbeat, DeletedEndpointIsEnrolledAgain) {
+  FakeControlPlane server;
+  TempDir dir;
+  const AgentConfig config = configFor(dir, server);
+  ControlPlane cp(config);
+  cp.start();
+  ASSERT_TRUE(waitFor([&] { return server.count("/api/endpoints/41/heartbeat") >= 1; }, 10s));
+  const std::string old_token = readTokenFile(config.agent.token_path)->token;
+  server.control(R"({"action": "delete_endpoint", "id": 41})");
+  ASSERT_TRUE(waitFor([&] { return server.count("/api/endpoints/enroll") >= 2; }, 10s));
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto t = readTokenFile(config.agent.token_path);
+        return t && t->token != old_token;
+      },
+      10s));
+  bool saw_404 = false;
+  for (const auto& r : server.requests("/api/endpoints/41/heartbeat"))
+    saw_404 = saw_404 || r.status == 404;
+  EXPECT_TRUE(saw_404);
+  // The deleted endpoint's record is gone: the control plane makes a new one.
+  const auto t = readTokenFile(config.agent.token_path);
+  const std::string beats = "/api/endpoints/" + std::to_string(t->endpoint_id) + "/heartbeat";
+  ASSERT_TRUE(waitFor([&] { return server.count(beats) >= 1; }, 10s));
+  EXPECT_EQ(server.requests(beats).back().status, 200);
+  EXPECT_EQ(server.requests(beats).back().authorization, "Bearer " + t->token);
+}
+
+TEST(ControlPlaneHeartbeat, DeletedEndpointWithoutEnrollmentTokenKeepsWorkingLocally) {
+  FakeControlPlane server;
+  TempDir dir;
+  AgentConfig config = configFor(dir, server);
+  {
+    ControlPlane cp(config);
+    cp.start();
+    ASSERT_TRUE(waitFor([&] { return cp.token().has_value(); }, 10s));
+  }
+  const std::string before = tests::readFile(config.agent.token_path);
+  server.control(R"({"action": "delete_endpoint", "id": 41})");
+  config.backend.enrollment_token.clear();
+  ControlPlane cp(config);
+  cp.start();
+  ASSERT_TRUE(waitFor([&] { return server.count("/api/endpoints/41/heartbeat") >= 2; }, 10s));
+  // One 404, then it waits (minutes) instead of hammering the server every second.
+  EXPECT_FALSE(waitFor([&] { return server.count("/api/endpoints/41/heartbeat") >= 3; }, 2500ms));
+  EXPECT_EQ(server.count("/api/endpoints/enroll"), 1u);
+  EXPECT_EQ(tests::readFile(config.agent.token_path), before);
+}
+
+TEST(ControlPlaneJobInstances, CompleteListAfterAddPauseAndRemoveIncludingEmpty) {
+  FakeControlPlane server;
+  TempDir dir;
+  ControlPlane cp(configFor(dir, server));
+  cp.start();
+  auto instances = [&]() -> Poco::JSON::Array::Ptr {
+    auto all = server.state()->getObject("instances");
+    return all->has("41") ? all->getArray("41") : nullptr;
+  };
+  // Nothing installed yet: the empty list is sent (it clears what the server had).
+  ASSERT_TRUE(waitFor([&] { return instances() != nullptr; }, 10s));
+  EXPECT_EQ(instances()->size(), 0u);
+
+  std::map<std::string, JobState> jobs;
+  jobs["prod/backup"] = JobState{
+      "h1", "scheduled", "prod/backup.yaml", "0 2 * * *", "/opt/backup.sh '--db=prod'", false, ""};
+  jobs["prod/report"] =
+      JobState{"h2", "scheduled", "prod/report.yaml", "0 3 * * *", "/opt/report.sh", false, ""};
+  jobs["dev/broken"] = JobState{"", "error", "dev/broken.yaml", "", "/bin/x", false, "bad"};
+  cp.reportJobs(jobs);
+  ASSERT_TRUE(waitFor([&] { return instances()->size() == 3; }, 10s));
+  auto list = instances();
+  EXPECT_EQ(list->getObject(0)->getValue<std::string>("job_name"), "broken");
+  EXPECT_EQ(list->getObject(0)->getValue<std::string>("status"), "error");
+  EXPECT_EQ(list->getObject(1)->getValue<std::string>("original_command"),
+            "/opt/backup.sh '--db=prod'");
+  EXPECT_EQ(list->getObject(1)->getValue<std::string>("source"), "crontopus");
+
+  jobs["prod/report"].status = "paused";
+  cp.reportJobs(jobs);
+  ASSERT_TRUE(waitFor(
+      [&] { return instances()->getObject(2)->getValue<std::string>("status") == "paused"; }, 10s));
+
+  jobs.erase("prod/backup");
+  cp.reportJobs(jobs);
+  ASSERT_TRUE(waitFor([&] { return instances()->size() == 2; }, 10s));
+  cp.reportJobs({});
+  ASSERT_TRUE(waitFor([&] { return instances()->size() == 0; }, 10s));
+  for (const auto& r : server.requests("/api/endpoints/41/job-instances"))
+    EXPECT_EQ(r.status, 200) << r.body;
+}
+
+TEST(HttpClientRetries, HonoursRetryAfterOn429) {
+  FakeControlPlane server;
+  server.control(R"({"action": "fail", "status": 429, "count": 1, "retry_after": 1,
+                     "route": "/api/endpoints/enroll"})");
+  HttpClient client(settingsFor(server));
+  const auto started = std::chrono::steady_clock::now();
+  const auto r =
+      client.post("/api/endpoints/enroll", R"({"name": "x"})", "enroll-secret", quick(3));
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(r.attempts, 2);
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 950ms);
+}
+
+TEST(HttpClientRetries, RetriesServerErrorsButNotOtherClientErrors) {
+  FakeControlPlane server;
+  server.control(
+      R"({"action": "fail", "status": 503, "count": 2, "route": "/api/endpoints/enroll"})");
+  HttpClient client(settingsFor(server));
+  auto r = client.post("/api/endpoints/enroll", R"({"name": "x"})", "enroll-secret", quick(4));
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(r.attempts, 3);
+
+  r = client.post("/api/endpoints/enroll", R"({"name": 5})", "enroll-secret", quick(4));
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(r.attempts, 1);
+  EXPECT_EQ(r.detail(), "body.name: str type expected");
+  r = client.post("/api/endpoints/enroll", R"({"name": "x"})", "", quick(4));
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.attempts, 1);
+  EXPECT_EQ(server.count("/api/endpoints/enroll"), 5u);
+}
+
+TEST(HttpClientRetries, TotalTimeoutOnAHangingServerAndRefusedConnections) {
+  FakeControlPlane server;
+  server.control(R"({"action": "hang", "route": "/api/endpoints/enroll", "count": 5})");
+  HttpSettings settings = settingsFor(server);
+  settings.total_timeout = 1s;
+  HttpClient client(settings);
+  auto started = std::chrono::steady_clock::now();
+  auto r = client.post("/api/endpoints/enroll", R"({"name": "x"})", "enroll-secret", quick(1));
+  EXPECT_EQ(r.status, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+  server.control(R"({"action": "release"})");
+
+  server.control(R"({"action": "down"})");
+  started = std::chrono::steady_clock::now();
+  r = client.post("/api/endpoints/enroll", R"({"name": "x"})", "enroll-secret", quick(2));
+  EXPECT_EQ(r.status, 0);
+  EXPECT_TRUE(r.transient());
+  EXPECT_EQ(r.attempts, 2);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+  server.control(R"({"action": "up"})");
+  r = client.post("/api/endpoints/enroll", R"({"name": "x"})", "enroll-secret", quick(2));
+  EXPECT_EQ(r.status, 201);
+}
+
+class TlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto r = tests::runProcess({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048",
+                                      "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext",
+                                      "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout",
+                                      dir_ / "key.pem", "-out", dir_ / "cert.pem"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  TempDir dir_;
+};
+
+TEST_F(TlsTest, SelfSignedServerRefusedWithoutCaFileAcceptedWithIt) {
+  FakeControlPlane server(FakeControlPlane::Options{dir_ / "cert.pem", dir_ / "key.pem"});
+  HttpSettings settings = settingsFor(server);
+  {
+    HttpClient client(settings);
+    auto r = client.post("/api/endpoints/enroll", R"({"name": "x"})", "enroll-secret", quick(3));
+    EXPECT_EQ(r.status, 0);
+    EXPECT_TRUE(r.tls_error) << r.error;
+    EXPECT_EQ(r.attempts, 1);  // a certificate problem is not retried
+  }
+  EXPECT_EQ(server.count("/"), 0u);
+  settings.ca_file = dir_ / "cert.pem";
+  HttpClient client(settings);
+  auto r = client.post("/api/endpoints/enroll", R"({"name": "x"})", "enroll-secret", quick(3));
+  EXPECT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(server.count("/api/endpoints/enroll"), 1u);
+}
+
+}  // namespace
+}  // namespace crontopus::core::controlplane
