@@ -177,6 +177,9 @@ std::string xmlEscape(std::string_view text) {
       case '\r':
         out += "&#13;";  // a literal CR would be normalised away by any XML parser
         break;
+      case '\n':
+        out += "&#10;";  // keeps every element on one line of the canonical text
+        break;
       default:
         out += c;
     }

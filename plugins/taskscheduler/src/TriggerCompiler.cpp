@@ -89,20 +89,53 @@ std::vector<Progression> greedyProgressions(std::bitset<N> values, int n, int de
   return out;
 }
 
+// Another partition: maximal runs of consecutive values first (`28-59` stays one progression
+// instead of lending its members to longer strided ones), then the greedy one for the rest.
+template <std::size_t N>
+std::vector<Progression> runsFirstProgressions(std::bitset<N> values, int n, int default_step,
+                                               const MinuteSet* blocked) {
+  std::vector<Progression> out;
+  for (int s = 0; s < n;) {
+    int e = s;
+    while (e < n && values[static_cast<std::size_t>(e)]) {
+      ++e;
+    }
+    if (e - s >= 2) {
+      Progression run{s, 1, e - s};
+      if (blocked == nullptr || !windowTouches(run, *blocked)) {
+        out.push_back(run);
+        for (int v = s; v < e; ++v) {
+          values.reset(static_cast<std::size_t>(v));
+        }
+      }
+    }
+    s = e + 1;
+  }
+  for (const auto& p : greedyProgressions(values, n, default_step, blocked)) {
+    out.push_back(p);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Progression& a, const Progression& b) { return a.start < b.start; });
+  return out;
+}
+
+template <std::size_t N>
+std::vector<Progression> fieldProgressions(const std::bitset<N>& values, int n, int default_step,
+                                           bool runs_first) {
+  return runs_first ? runsFirstProgressions(values, n, default_step, nullptr)
+                    : greedyProgressions(values, n, default_step, nullptr);
+}
+
 // Hours x minutes, each field split into progressions first: `*/15 9-17` is one progression of
 // 36 starts; `5,35 */2` is two (one per minute, every 2 hours).
-std::vector<Progression> structuredProgressions(const std::bitset<24>& hours,
-                                                const std::bitset<60>& minutes) {
+std::vector<Progression> structuredProgressions(const std::vector<Progression>& hours,
+                                                const std::vector<Progression>& minutes) {
   std::vector<Progression> out;
-  for (const auto& h : greedyProgressions(hours, 24, 1, nullptr)) {
-    for (const auto& m : greedyProgressions(minutes, 60, 60, nullptr)) {
+  for (const auto& h : hours) {
+    for (const auto& m : minutes) {
       if (h.count == 1 || (h.step == 1 && m.step * m.count == 60)) {
         int step = m.count == 1 ? 60 : m.step;
-        if (h.count == 1) {
-          out.push_back({h.start * 60 + m.start, m.count == 1 ? 60 : m.step, m.count});
-        } else {
-          out.push_back({h.start * 60 + m.start, step, h.count * m.count});
-        }
+        out.push_back({h.start * 60 + m.start, step, h.count == 1 ? m.count : h.count * m.count});
       } else if (m.count <= h.count) {
         for (int j = 0; j < m.count; ++j) {
           out.push_back({h.start * 60 + m.start + j * m.step, h.step * 60, h.count});
@@ -117,17 +150,27 @@ std::vector<Progression> structuredProgressions(const std::bitset<24>& hours,
   return out;
 }
 
+// The fewest progressions any of the strategies finds whose windows keep clear of `blocked`.
+// A minimum partition into progressions is hard in general; these cover what cron fields write.
 std::vector<Progression> foldTimes(const sdk::CronExpression& expr, const MinuteSet& times,
                                    const MinuteSet& blocked) {
-  std::vector<Progression> structured = structuredProgressions(expr.hours(), expr.minutes());
-  bool structured_ok = std::none_of(structured.begin(), structured.end(), [&](const auto& p) {
-    return p.count > 1 && windowTouches(p, blocked);
-  });
-  std::vector<Progression> greedy = greedyProgressions(times, kMinutesPerDay, 60, &blocked);
-  if (structured_ok && structured.size() <= greedy.size()) {
-    return structured;
+  std::vector<Progression> best = greedyProgressions(times, kMinutesPerDay, 60, &blocked);
+  auto consider = [&](std::vector<Progression> candidate) {
+    bool clear = std::none_of(candidate.begin(), candidate.end(), [&](const auto& p) {
+      return p.count > 1 && windowTouches(p, blocked);
+    });
+    if (clear && candidate.size() < best.size()) {
+      best = std::move(candidate);
+    }
+  };
+  consider(runsFirstProgressions(times, kMinutesPerDay, 60, &blocked));
+  for (bool hours_runs : {false, true}) {
+    for (bool minutes_runs : {false, true}) {
+      consider(structuredProgressions(fieldProgressions(expr.hours(), 24, 1, hours_runs),
+                                      fieldProgressions(expr.minutes(), 60, 60, minutes_runs)));
+    }
   }
-  return greedy;
+  return best;
 }
 
 date::sys_seconds yearStart(int year) {
