@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <exception>
 #include <initializer_list>
+#include <memory>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -127,7 +128,9 @@ std::string namespaceOf(const std::string& relative_path) {
 // readable and valid, even if the file failed otherwise: the reconciler keeps that job.
 struct FileResult {
   std::string file;
-  std::optional<sdk::Job> job;
+  // On the heap so that 10,000 results (most of them valid) do not each carry a Job inline
+  // next to the desired-set map the jobs end up in: that would double the peak memory.
+  std::unique_ptr<sdk::Job> job;
   std::string identity;
   int name_line = 0;
   int name_column = 0;
@@ -163,7 +166,7 @@ class JobReader {
                                "unknown key(s) ignored: " + list});
     }
     if (out_.errors.empty())
-      out_.job = std::move(job_);
+      out_.job = std::make_unique<sdk::Job>(std::move(job_));
   }
 
  private:
@@ -669,7 +672,9 @@ bool isInside(const fs::path& canonical_target, const fs::path& canonical_root) 
 }
 
 struct Candidate {
-  fs::path path;
+  // A plain string, not fs::path: a path keeps a parsed copy of every component, several
+  // hundred bytes per file that 10,000 candidates would hold for the whole parse.
+  fs::path::string_type path;
   std::string relative;
   bool symlink = false;
 };
@@ -715,13 +720,13 @@ void walk(const fs::path& dir, const std::string& relative_dir, std::vector<Cand
       walk(entry.path(), relative, files, set);
     } else if (symlink) {
       if (isManifestName(name)) {
-        files.push_back({entry.path(), relative, true});
+        files.push_back({entry.path().native(), relative, true});
       } else if (fs::is_directory(entry.status(sec))) {
         set.warnings.push_back(
             {relative, 0, 0, "", "symlinked directory is not followed; its files are ignored"});
       }
     } else if (isManifestName(name)) {
-      files.push_back({entry.path(), relative, false});
+      files.push_back({entry.path().native(), relative, false});
     }
   }
 }
@@ -817,21 +822,15 @@ class ManifestParser::Collector {
   Collector(const ManifestParseOptions& options, ManifestSet& set) : options_(options), set_(set) {}
 
   void add(FileResult r) {
-    ++set_.files_read;
-    for (auto& e : r.errors)
-      set_.errors.push_back(std::move(e));
-    for (auto& w : r.warnings)
-      set_.warnings.push_back(std::move(w));
-    if (!r.identity.empty())
-      claims_[r.identity].push_back(results_.size());
-    if (!r.job) {
-      set_.failed_files.insert(r.file);
-      if (!r.identity.empty()) {
-        set_.failed_file_identity[r.file] = r.identity;
-        set_.held_identities.insert(r.identity);
-      }
-    }
     results_.push_back(std::move(r));
+    account(results_.size() - 1);
+  }
+
+  // Takes a whole batch in place: 10,000 results held twice would double the peak memory.
+  void addAll(std::vector<FileResult>&& results) {
+    results_ = std::move(results);
+    for (std::size_t i = 0; i < results_.size(); ++i)
+      account(i);
   }
 
   void finish() {
@@ -859,6 +858,7 @@ class ManifestParser::Collector {
         continue;
       if (selected(*r.job)) {
         set_.jobs.emplace(identity, std::move(*r.job));
+        r.job.reset();
       } else {
         set_.unselected.insert(identity);
       }
@@ -868,6 +868,24 @@ class ManifestParser::Collector {
   }
 
  private:
+  void account(std::size_t index) {
+    FileResult& r = results_[index];
+    ++set_.files_read;
+    for (auto& e : r.errors)
+      set_.errors.push_back(std::move(e));
+    for (auto& w : r.warnings)
+      set_.warnings.push_back(std::move(w));
+    if (!r.identity.empty())
+      claims_[r.identity].push_back(index);
+    if (!r.job) {
+      set_.failed_files.insert(r.file);
+      if (!r.identity.empty()) {
+        set_.failed_file_identity[r.file] = r.identity;
+        set_.held_identities.insert(r.identity);
+      }
+    }
+  }
+
   static bool byPosition(const ManifestDiagnostic& a, const ManifestDiagnostic& b) {
     if (a.file != b.file)
       return a.file < b.file;
