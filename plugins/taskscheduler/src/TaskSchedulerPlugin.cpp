@@ -104,6 +104,8 @@ std::vector<sdk::OptionSpec> TaskSchedulerPlugin::optionSpecs() const {
   return {
       {"host_timezone", sdk::OptionType::kString, "",
        "IANA zone Task Scheduler's local times are in; empty = the host's zone"},
+      {"run_as", sdk::OptionType::kString, "",
+       "account tasks run as: empty = the agent's own user, SYSTEM = the SYSTEM account"},
   };
 }
 
@@ -118,7 +120,14 @@ Result TaskSchedulerPlugin::configure(const sdk::PluginContext& context) {
       return Result::failure(ErrorCode::kConfig,
                              "host_timezone '" + host_zone_ + "' is not a known IANA zone");
     }
-    store_ = makeTaskStore();
+    it = context.options.find("run_as");
+    std::string run_as = it != context.options.end() ? it->second : std::string();
+    if (!run_as.empty() && run_as != "SYSTEM") {
+      return Result::failure(
+          ErrorCode::kConfig,
+          "run_as '" + run_as + "': use SYSTEM, or leave it empty for the agent's user");
+    }
+    store_ = makeTaskStore(run_as);
     return Result::success();
   } catch (const std::exception& e) {
     return Result::failure(ErrorCode::kInternal, std::string("configure: ") + e.what());

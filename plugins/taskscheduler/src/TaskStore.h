@@ -28,11 +28,12 @@ class TaskStore {
   // registers it with TASK_CREATE_OR_UPDATE.
   virtual sdk::Result upsert(const std::string& path, const std::string& xml) = 0;
   virtual sdk::Result setEnabled(const std::string& path, bool enabled) = 0;
-  // Deletes the task, then its folder when that is left empty (never \Crontopus itself).
+  // Deletes the task, then the folders it leaves empty up to and including \Crontopus.
   virtual sdk::Result remove(const std::string& path) = 0;
 };
 
-// The store for this platform; nullptr where Task Scheduler does not exist.
-std::unique_ptr<TaskStore> makeTaskStore();
+// The store for this platform; nullptr where Task Scheduler does not exist. `run_as` is the
+// plugin's option: "" registers tasks for the agent's own user, "SYSTEM" for the SYSTEM account.
+std::unique_ptr<TaskStore> makeTaskStore(const std::string& run_as);
 
 }  // namespace crontopus::plugins::taskscheduler

@@ -2,7 +2,7 @@
 
 namespace crontopus::plugins::taskscheduler {
 
-std::unique_ptr<TaskStore> makeTaskStore() {
+std::unique_ptr<TaskStore> makeTaskStore(const std::string&) {
   return nullptr;  // Task Scheduler exists only on Windows
 }
 
