@@ -190,6 +190,22 @@ TEST_F(SchedulerTest, UserScopeAddsUser) {
   EXPECT_EQ(*log_, (Commands{"--user daemon-reload", "--user enable --now " + timer("a")}));
 }
 
+TEST_F(SchedulerTest, OfflineRootNeedsNoRunningManager) {
+  // Provisioning an image: no daemon-reload and no --now, since no manager runs there.
+  configure({{"root", dir_.path() + "/"}, {"unit_dir", ""}});
+  EXPECT_EQ(scheduler_->unitDir(), dir_.path() + "/etc/systemd/system");
+  EXPECT_TRUE(scheduler_->support().supported);
+  applyOk({change(sdk::ChangeKind::kAdd, job("a")),
+           change(sdk::ChangeKind::kAdd, job("b", "0 2 * * *", true))});
+  applyOk({change(sdk::ChangeKind::kPause, job("a", "0 2 * * *", true)),
+           change(sdk::ChangeKind::kRemove, job("b"))});
+  const std::string root = "--root=" + dir_.path() + " ";
+  EXPECT_EQ(*log_, (Commands{root + "enable " + timer("a"), root + "disable " + timer("b"),
+                             root + "disable " + timer("a")}));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / ("etc/systemd/system/" + timer("a"))));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / ("etc/systemd/system/" + timer("b"))));
+}
+
 TEST_F(SchedulerTest, RebootTimersAreEnabledWithoutStarting) {
   applyOk({change(sdk::ChangeKind::kAdd, job("boot", "@reboot"))});
   EXPECT_EQ(*log_, (Commands{"daemon-reload", "enable " + timer("boot")}));
@@ -299,13 +315,21 @@ TEST(SchedulerOptions, InvalidValuesAreConfigErrors) {
                                                         {"accuracy", "5s"},
                                                         {"persistent", "yes"},
                                                         {"unit_dir", "rel"},
-                                                        {"systemctl_command", " "}}) {
+                                                        {"systemctl_command", " "},
+                                                        {"root", "relative/root"}}) {
     SystemdTimerScheduler s;
     sdk::PluginContext context;
     context.options = {{"scope", "system"}, {"unit_dir", "/tmp"}};
     context.options[key] = value;
     EXPECT_EQ(s.configure(context).code(), sdk::ErrorCode::kConfig) << key << "=" << value;
   }
+}
+
+TEST(SchedulerOptions, RootIsForSystemScope) {
+  SystemdTimerScheduler s;
+  sdk::PluginContext context;
+  context.options = {{"scope", "user"}, {"root", "/srv/image"}};
+  EXPECT_EQ(s.configure(context).code(), sdk::ErrorCode::kConfig);
 }
 
 TEST(SchedulerOptions, DefaultsFollowTheScope) {

@@ -34,17 +34,16 @@ sdk::Job job(const std::string& ns, const std::string& name, const std::string& 
 
 std::unique_ptr<SystemdTimerScheduler> makeScheduler(const std::string& unit_dir,
                                                      const std::string& systemctl,
-                                                     const std::string& state_dir) {
+                                                     const std::string& state_dir,
+                                                     const std::string& root = {}) {
   auto s = std::make_unique<SystemdTimerScheduler>();
   sdk::PluginContext context;
   // verify checks that ExecStart='s program exists and is executable.
   context.agent_path = "/bin/true";
   context.agent_state_dir = state_dir;
-  context.options = {{"scope", "system"},
-                     {"unit_dir", unit_dir},
-                     {"systemctl_command", systemctl},
-                     {"persistent", "false"},
-                     {"accuracy", "1s"}};
+  context.options = {
+      {"scope", "system"},     {"unit_dir", unit_dir}, {"systemctl_command", systemctl},
+      {"persistent", "false"}, {"accuracy", "1s"},     {"root", root}};
   s->setNowForTesting(date::sys_days{date::year{2026} / 3 / 1});
   EXPECT_TRUE(s->configure(context).ok());
   return s;
@@ -143,21 +142,14 @@ class SystemctlRoot : public ::testing::Test {
     units_ = root_ / "etc/systemd/system";
     std::filesystem::create_directories(units_);
     log_ = shim_dir_ / "calls.log";
-    // systemctl --root works offline but refuses --now (it needs the bus) and has nothing to
-    // reload; the shim records every call and hands the rest to the real systemctl.
+    // Records every call and hands it to the real systemctl, which works offline with --root.
     shim_ = shim_dir_ / "systemctl-shim";
-    writeFile(shim_,
-              "#!/bin/sh\n"
-              "printf '%s\\n' \"$*\" >> '" +
-                  log_ +
-                  "'\n"
-                  "[ \"$1\" = daemon-reload ] && exit 0\n"
-                  "verb=$1; shift\n"
-                  "[ \"$1\" = --now ] && shift\n"
-                  "exec systemctl --root='" +
-                  root_.path() + "' \"$verb\" \"$@\"\n",
+    writeFile(shim_, "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '" + log_ + "'\nexec systemctl \"$@\"\n",
               0755);
-    scheduler_ = makeScheduler(units_, shim_, "/var/lib/crontopus");
+    // The `root` option: units in <root>/etc/systemd/system, systemctl --root, no --now.
+    scheduler_ = makeScheduler("", shim_, "/var/lib/crontopus", root_.path());
+    ASSERT_EQ(scheduler_->unitDir(), units_);
+    ASSERT_TRUE(scheduler_->support().supported);
   }
 
   bool linked(const std::string& timer) {
@@ -229,21 +221,9 @@ TEST_F(SystemctlRoot, PausedAndResumedJobsHaveTheRightWantsLinks) {
   EXPECT_TRUE(linked("foreign.timer"));
   EXPECT_EQ(readFile(units_ + "/foreign.timer"),
             "[Timer]\nOnCalendar=daily\n[Install]\nWantedBy=timers.target\n");
-  EXPECT_EQ(readFile(log_),
-            "daemon-reload\n"
-            "enable --now " +
-                ta +
-                "\n"
-                "disable --now " +
-                ta +
-                "\n"
-                "enable --now " +
-                tb +
-                "\n"
-                "disable --now " +
-                tb +
-                "\n"
-                "daemon-reload\n");
+  const std::string r = "--root=" + root_.path() + " ";
+  EXPECT_EQ(readFile(log_), r + "enable " + ta + "\n" + r + "disable " + ta + "\n" + r + "enable " +
+                                tb + "\n" + r + "disable " + tb + "\n");
   // What systemctl itself says about enablement agrees with the links.
   const auto state = runProcess({"systemctl", "--root=" + root_.path(), "is-enabled", ta});
   EXPECT_EQ(state.out, "disabled\n");

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <exception>
 #include <map>
@@ -107,7 +108,9 @@ std::vector<sdk::OptionSpec> SystemdTimerScheduler::optionSpecs() const {
       {kOptionAccuracy, sdk::OptionType::kString, "1s",
        "AccuracySec= on timers: 1s or 1min (systemd's default 1min coalesces runs)"},
       {kOptionSystemctl, sdk::OptionType::kString, "systemctl",
-       "systemctl command (words split on blanks), e.g. for a wrapper or --root=DIR"},
+       "systemctl command (words split on blanks), e.g. a wrapper"},
+      {kOptionRoot, sdk::OptionType::kPath, "",
+       "provision this offline root (system scope): systemctl --root, no reload or --now"},
   };
 }
 
@@ -130,8 +133,23 @@ Result SystemdTimerScheduler::doConfigure(const sdk::PluginContext& context) {
     return {};
   };
 
+  root_ = option(kOptionRoot);
+  while (root_.size() > 1 && root_.back() == '/') {
+    root_.pop_back();
+  }
+  if (!root_.empty() && root_.front() != '/') {
+    return Result::failure(ErrorCode::kConfig,
+                           "scheduler.options.root: '" + root_ + "' is not absolute");
+  }
   const std::string scope = option(kOptionScope);
-  if (scope.empty() || scope == "auto") {
+  if (!root_.empty() && scope == "user") {
+    return Result::failure(ErrorCode::kConfig,
+                           "scheduler.options.root provisions system units; it cannot be combined "
+                           "with scope: user");
+  }
+  if (!root_.empty()) {
+    user_scope_ = false;
+  } else if (scope.empty() || scope == "auto") {
     user_scope_ = ::geteuid() != 0;
   } else if (scope == "user" || scope == "system") {
     user_scope_ = scope == "user";
@@ -142,7 +160,9 @@ Result SystemdTimerScheduler::doConfigure(const sdk::PluginContext& context) {
 
   std::string unit_dir = option(kOptionUnitDir);
   if (unit_dir.empty()) {
-    if (!user_scope_) {
+    if (!root_.empty()) {
+      unit_dir = (root_ == "/" ? std::string() : root_) + "/etc/systemd/system";
+    } else if (!user_scope_) {
       unit_dir = "/etc/systemd/system";
     } else if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg != nullptr && *xdg == '/') {
       unit_dir = std::string(xdg) + "/systemd/user";
@@ -190,6 +210,9 @@ Result SystemdTimerScheduler::doConfigure(const sdk::PluginContext& context) {
 }
 
 sdk::Support SystemdTimerScheduler::support() const {
+  if (!root_.empty()) {
+    return {true, {}};  // offline provisioning needs no running manager
+  }
   struct stat st {};
   if (::lstat(kSystemdRunDir, &st) != 0 || !S_ISDIR(st.st_mode)) {
     return {false, "systemd is not running (PID 1)"};
@@ -282,6 +305,12 @@ Result SystemdTimerScheduler::systemctl(std::vector<std::string> args) {
   std::vector<std::string> argv = systemctl_command_;
   if (user_scope_) {
     argv.push_back("--user");
+  }
+  if (!root_.empty()) {
+    argv.push_back("--root=" + root_);
+    // No manager runs in an offline root: nothing to start, stop or reload (and systemctl
+    // refuses --now together with --root).
+    args.erase(std::remove(args.begin(), args.end(), "--now"), args.end());
   }
   argv.insert(argv.end(), args.begin(), args.end());
   std::string command;
@@ -420,7 +449,7 @@ Result SystemdTimerScheduler::doApply(const std::vector<sdk::Change>& changes) {
     }
   }
   // 3. One reload for the whole batch.
-  if (files_changed) {
+  if (files_changed && root_.empty()) {
     if (Result r = systemctl({"daemon-reload"}); !r) {
       return r;
     }

@@ -32,6 +32,11 @@ namespace crontopus::plugins::systemd_timer {
 //      --now: starting an OnBootSec= timer after boot would run the job at once.
 // Every systemctl call carries `--user` in user scope. A failing call stops apply() with kIo;
 // the files already written stay (the next cycle sees them as in sync or as drift).
+//
+// Option `root` provisions an offline file system root instead (an image, a container tree):
+// units go to <root>/etc/systemd/system, systemctl gets --root=<root>, and since no manager runs
+// there, there is no daemon-reload and no --now. That needs no running systemd, so support()
+// reports it as supported anywhere.
 class SystemdTimerScheduler : public sdk::SchedulerPlugin {
  public:
   static constexpr const char* kOptionScope = "scope";
@@ -39,6 +44,7 @@ class SystemdTimerScheduler : public sdk::SchedulerPlugin {
   static constexpr const char* kOptionPersistent = "persistent";
   static constexpr const char* kOptionAccuracy = "accuracy";
   static constexpr const char* kOptionSystemctl = "systemctl_command";
+  static constexpr const char* kOptionRoot = "root";
 
   SystemdTimerScheduler();
   ~SystemdTimerScheduler() override;
@@ -56,6 +62,7 @@ class SystemdTimerScheduler : public sdk::SchedulerPlugin {
   void setNowForTesting(std::chrono::sys_seconds now);
 
   const std::string& unitDir() const { return store_.dir(); }
+  const std::string& root() const { return root_; }
   bool userScope() const { return user_scope_; }
 
  private:
@@ -68,6 +75,7 @@ class SystemdTimerScheduler : public sdk::SchedulerPlugin {
   sdk::PluginContext context_;
   bool configured_ = false;
   bool user_scope_ = false;
+  std::string root_;  // option `root`; empty = the running system
   UnitSettings settings_;
   std::vector<std::string> systemctl_command_{"systemctl"};
   UnitStore store_{""};
