@@ -69,6 +69,17 @@ TEST_F(ValidateCommandTest, JsonEscapesHostileText) {
   EXPECT_EQ(root->getArray("errors")->size(), 1u);
 }
 
+TEST_F(ValidateCommandTest, JsonStaysValidUtf8ForHostileFileNames) {
+  write("ops/bad-\xff\xfe.yaml", "x: [");
+  EXPECT_EQ(run(true), 1);
+  Poco::JSON::Parser parser;
+  auto root = parser.parse(out_.str()).extract<Poco::JSON::Object::Ptr>();
+  auto e = root->getArray("errors")->getObject(0);
+  EXPECT_EQ(e->getValue<std::string>("file"), "ops/bad-\xEF\xBF\xBD\xEF\xBF\xBD.yaml");
+  // Keys come in the documented order.
+  EXPECT_EQ(out_.str().rfind("{\"jobs\":0,\"errors\":[{\"file\":", 0), 0u) << out_.str();
+}
+
 TEST_F(ValidateCommandTest, MissingSecretVariableIsOnlyAWarning) {
   write("ops/a.yaml", manifest("a", "  checkin: {secret: \"${CRONTOPUS_VALIDATE_TEST_UNSET}\"}\n"));
   EXPECT_EQ(run(false), 0);

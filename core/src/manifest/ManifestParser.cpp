@@ -98,7 +98,11 @@ bool isManifestName(std::string_view name) {
 std::string quoteText(std::string_view s) {
   // Messages quote user text; keep them on one line whatever the text holds.
   std::string out = "\"";
-  for (char c : s.substr(0, 80)) {
+  std::size_t cut = std::min<std::size_t>(s.size(), 80);
+  // Never cut inside a UTF-8 sequence: messages end up in JSON.
+  while (cut < s.size() && cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80)
+    --cut;
+  for (char c : s.substr(0, cut)) {
     auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) {
       static constexpr char kHex[] = "0123456789abcdef";
@@ -112,7 +116,7 @@ std::string quoteText(std::string_view s) {
       out += c;
     }
   }
-  if (s.size() > 80)
+  if (cut < s.size())
     out += "...";
   out += '"';
   return out;
@@ -160,8 +164,13 @@ class JobReader {
 
     if (!unknown_.empty()) {
       std::string list;
-      for (const auto& u : unknown_)
-        list += (list.empty() ? "" : ", ") + u;
+      constexpr std::size_t kListed = 10;  // a generated file may carry thousands
+      for (std::size_t i = 0; i < unknown_.size() && i < kListed; ++i) {
+        list += (list.empty() ? "" : ", ") + unknown_[i];
+      }
+      if (unknown_.size() > kListed) {
+        list += " and " + std::to_string(unknown_.size() - kListed) + " more";
+      }
       out_.warnings.push_back({out_.file, unknown_line_, unknown_column_, unknown_field_,
                                "unknown key(s) ignored: " + list});
     }

@@ -33,6 +33,8 @@ struct AgentIdentity {
 };
 
 // Looks up an environment variable for `${VAR}` in `checkin.secret`; nullopt = not set.
+// parseTree calls it from its worker threads concurrently, so it must be thread-safe (getenv and
+// lookups in a map that nobody modifies meanwhile are).
 using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
 
 struct ManifestParseOptions {
@@ -77,6 +79,8 @@ struct ManifestSet {
 //
 // Per-file problems are data (ManifestSet::errors), never exceptions: one bad file never affects
 // the others. The parser holds no state between calls and may be used from several threads.
+// parseTree itself reads and parses files on up to 4 worker threads (results keep sorted path
+// order); only std::bad_alloc-like failures escape, rethrown on the calling thread.
 //
 // Files read: every *.yaml / *.yml below the root, in sorted path order. Skipped silently:
 // directories AND files whose name starts with '.' (the spec names dot-directories; dot-files

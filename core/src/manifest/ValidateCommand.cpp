@@ -23,15 +23,45 @@ std::string formatLine(const ManifestDiagnostic& d) {
   return line;
 }
 
+// File names come from the file system and may hold any bytes; JSON must be valid UTF-8, so
+// invalid sequences become U+FFFD.
+std::string utf8(const std::string& in) {
+  std::string out;
+  out.reserve(in.size());
+  std::size_t i = 0;
+  while (i < in.size()) {
+    auto c = static_cast<unsigned char>(in[i]);
+    std::size_t len = c < 0x80           ? 1
+                      : (c >> 5) == 0x6  ? 2
+                      : (c >> 4) == 0xE  ? 3
+                      : (c >> 3) == 0x1E ? 4
+                                         : 0;
+    bool ok = len > 0 && i + len <= in.size();
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      ok = (static_cast<unsigned char>(in[i + k]) & 0xC0) == 0x80;
+    }
+    if (ok && len == 2)
+      ok = c >= 0xC2;  // no overlong two-byte forms
+    if (ok) {
+      out.append(in, i, len);
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
 Poco::JSON::Array::Ptr toJson(const std::vector<ManifestDiagnostic>& list) {
   Poco::JSON::Array::Ptr array = new Poco::JSON::Array;
   for (const auto& d : list) {
-    Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
-    o->set("file", d.file);
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    o->set("file", utf8(d.file));
     o->set("line", d.line);
     o->set("column", d.column);
-    o->set("field", d.field);
-    o->set("message", d.message);
+    o->set("field", utf8(d.field));
+    o->set("message", utf8(d.message));
     array->add(o);
   }
   return array;
