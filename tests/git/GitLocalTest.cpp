@@ -62,6 +62,33 @@ TEST_F(GitLocalTest, FollowsNewCommitsOverFileUrls) {
             fs::canonical(next.checkout_path));
 }
 
+TEST_F(GitLocalTest, DiscardsLocalEditsOnAnUnchangedPoll) {
+  origin_->commit({{"a.yaml", "v1\n"}, {"dir/sub/c.yaml", "c\n"}});
+  const std::map<std::string, std::string> exact = {{"a.yaml", "v1\n"}, {"dir/sub/c.yaml", "c\n"}};
+  sdk::SyncResult out;
+  ASSERT_TRUE(sync(out));
+  sdk::SyncResult quiet;
+  ASSERT_TRUE(sync(quiet));
+  EXPECT_EQ(treeOf(quiet.checkout_path), exact);
+
+  writeFile(fs::path(out.checkout_path) / "dir/sub/c.yaml", "edited\n");
+  sdk::SyncResult after_edit;
+  ASSERT_TRUE(sync(after_edit));
+  EXPECT_FALSE(after_edit.changed);
+  EXPECT_EQ(after_edit.revision, out.revision);
+  EXPECT_EQ(treeOf(after_edit.checkout_path), exact);
+
+  writeFile(fs::path(after_edit.checkout_path) / "dir/stray.yaml", "stray\n");
+  sdk::SyncResult after_add;
+  ASSERT_TRUE(sync(after_add));
+  EXPECT_EQ(treeOf(after_add.checkout_path), exact);
+
+  fs::remove(fs::path(after_add.checkout_path) / "a.yaml");
+  sdk::SyncResult after_delete;
+  ASSERT_TRUE(sync(after_delete));
+  EXPECT_EQ(treeOf(after_delete.checkout_path), exact);
+}
+
 TEST_F(GitLocalTest, DiscardsLocalModificationsAndUntrackedFiles) {
   origin_->commit({{"a.yaml", "v1\n"}, {"b.yaml", "b\n"}});
   sdk::SyncResult out;

@@ -677,6 +677,15 @@ bool readFile(const std::string& path, std::string& content) {
 GitSync::GitSync(Poco::Logger* logger, const std::atomic<bool>* stop_requested)
     : logger_(logger), stop_requested_(stop_requested) {}
 
+void GitSync::watchTree() {
+  if (!watch_.watch(published_path_) && logger_ != nullptr) {
+    logger_->debug(
+        "git: cannot watch %s for local edits; it is rebuilt on the next commit or "
+        "agent start",
+        published_path_);
+  }
+}
+
 Result GitSync::sync(const sdk::SourceRequest& request, sdk::SyncResult& out) {
   try {
     return syncImpl(request, out);
@@ -755,8 +764,10 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
         return r;
       }
       const std::string revision = oidText(head);
+      // Without a watch (no inotify, or its limits reached) the tree this object published is
+      // trusted: checking every file would cost more than the poll itself.
       if (revision == previous_head && revision == published_revision_ &&
-          fs::is_directory(published_path_, ec)) {
+          fs::is_directory(published_path_, ec) && watch_.poll() != TreeWatch::State::kChanged) {
         git_remote_disconnect(remote.get());
         out.revision = revision;
         out.commit_time = published_time_;
@@ -786,6 +797,7 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
         published_revision_ = out.revision;
         published_path_ = out.checkout_path;
         published_time_ = out.commit_time;
+        watchTree();
         if (logger_ != nullptr && out.changed) {
           logger_->information("git: %s %s is now at %s", url.text, request.branch, revision);
         }
@@ -844,6 +856,7 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
   published_revision_ = out.revision;
   published_path_ = out.checkout_path;
   published_time_ = out.commit_time;
+  watchTree();
   if (logger_ != nullptr) {
     logger_->information("git: cloned %s %s at %s into %s", url.text, request.branch, out.revision,
                          root.string());

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "TreeWatch.h"
 #include "crontopus/sdk/Result.h"
 #include "crontopus/sdk/SourcePlugin.h"
 
@@ -25,9 +26,9 @@ namespace crontopus::plugins::git {
 //
 // Each sync connects once, reads the ref advertisement, and downloads only when the branch head
 // is not already in the repository. A tree is rebuilt from the object database whenever the head
-// moved and on the first sync of each GitSync object, so local edits to a published tree are
-// discarded at least then. A corrupt repository is re-cloned into repo.new-* and exchanged with
-// repo/ atomically.
+// moved, on the first sync of each GitSync object, and when the TreeWatch saw the published tree
+// being edited (files changed, added or removed); so the tree is exactly the commit after every
+// sync. A corrupt repository is re-cloned into repo.new-* and exchanged with repo/ atomically.
 //
 // Threading: one sync at a time per object; objects for different local paths may run in
 // parallel. Errors: never throws; see sdk::SourcePlugin for the error classes.
@@ -39,6 +40,7 @@ class GitSync {
 
  private:
   sdk::Result syncImpl(const sdk::SourceRequest& request, sdk::SyncResult& out);
+  void watchTree();
 
   Poco::Logger* logger_;
   const std::atomic<bool>* stop_requested_;
@@ -46,6 +48,7 @@ class GitSync {
   std::string published_revision_;
   std::string published_path_;
   std::int64_t published_time_ = 0;
+  TreeWatch watch_;  // on published_path_
 };
 
 }  // namespace crontopus::plugins::git
