@@ -135,8 +135,8 @@ class Reader {
     return [this, &target, allowed](const YAML::Node& n, const std::string& key) {
       std::string v;
       string(v)(n, key);
-      if (v.empty() && n.IsNull())
-        return;
+      if (v.empty())
+        return;  // null or "": the default
       for (const auto& a : allowed) {
         if (v == a) {
           target = v;

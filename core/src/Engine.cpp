@@ -14,6 +14,7 @@
 #include "State.h"
 #include "controlplane/CheckIn.h"
 #include "platform/Files.h"
+#include "platform/Platform.h"
 
 namespace crontopus::core {
 
@@ -52,14 +53,27 @@ constexpr int kConflictRetries = 3;
 
 std::unique_ptr<sdk::SchedulerPlugin> makeScheduler(PluginHost& host, const AgentConfig& config,
                                                     const std::string& id,
-                                                    const std::atomic<bool>* stop_requested) {
-  auto plugin = host.createScheduler(id);
+                                                    const std::atomic<bool>* stop_requested,
+                                                    std::string* run_state_dir) {
   sdk::PluginContext context = makePluginContext(config, id, stop_requested);
-  context.options = PluginHost::validateOptions(id, plugin->optionSpecs(), config.scheduler);
-  sdk::Result r = plugin->configure(context);
-  if (!r) {
-    throw ConfigException("scheduler backend \"" + id + "\": " + r.message());
+  auto configured = [&]() {
+    auto plugin = host.createScheduler(id);
+    context.options = PluginHost::validateOptions(id, plugin->optionSpecs(), config.scheduler);
+    sdk::Result r = plugin->configure(context);
+    if (!r)
+      throw ConfigException("scheduler backend \"" + id + "\": " + r.message());
+    return plugin;
+  };
+  auto plugin = configured();
+  const std::string user = plugin->runUser();
+  if (!user.empty() && user != platform::currentUserName()) {
+    // configure() is called once per object: make a new one that knows the run directory.
+    context.agent_state_dir = platform::homeDirectoryOf(user) + "/.crontopus";
+    plugin.reset();
+    plugin = configured();
   }
+  if (run_state_dir != nullptr)
+    *run_state_dir = context.agent_state_dir;
   return plugin;
 }
 
@@ -85,7 +99,9 @@ DesiredJob renderJob(const sdk::SchedulerPlugin& scheduler, const sdk::Job& job)
 Engine::Engine(const AgentConfig& config, PluginHost& host, const std::atomic<bool>* stop_requested)
     : config_(config), host_(host), stop_requested_(stop_requested) {
   scheduler_id_ = PluginHost::schedulerIdFor(config.scheduler.backend, config.agent.platform);
-  scheduler_ = makeScheduler(host, config, scheduler_id_, stop_requested);
+  scheduler_ = makeScheduler(host, config, scheduler_id_, stop_requested, &run_state_dir_);
+  if (run_state_dir_ != config.agent.state_dir)
+    run_user_ = scheduler_->runUser();
   sdk::Support support = scheduler_->support();
   if (!support.supported) {
     throw ConfigException(
@@ -147,28 +163,42 @@ bool Engine::sync(CycleReport& report, std::string& checkout) {
   return true;
 }
 
-void Engine::writeRunSpecs(const std::map<std::string, DesiredJob>& desired) {
+void Engine::writeRunSpecs(const std::map<std::string, DesiredJob>& desired, bool fresh) {
+  bool wrote = false;
   for (const auto& [id, d] : desired) {
     if (!d.job.enabled || !d.render_error.empty())
       continue;
+    const std::string path = runSpecPath(run_state_dir_, id);
+    std::error_code ec;
+    if (!fresh && std::filesystem::exists(path, ec))
+      continue;  // same revision: only put back a run spec someone deleted
     const std::string zone =
         d.job.timezone.empty() ? config_.agent.default_timezone : d.job.timezone;
     const bool gate = !zone.empty() && zone != host_zone_;
     RunSpec spec = runSpecFor(d.job, zone, gate);
     spec.control_plane = controlplane::runSpecControlPlane(config_);
     const std::string text = toJson(spec);
-    const std::string path = runSpecPath(config_.agent.state_dir, id);
     if (readIfExists(path) == text)
       continue;
-    platform::makeDirectories(jobDirectory(config_.agent.state_dir, id), 0700);
-    platform::writeFileAtomic(path, text, 0600);
+    const std::string dir = jobDirectory(run_state_dir_, id);
+    platform::makeDirectories(dir, 0700);
+    platform::writeFileAtomic(path, text, 0600, platform::Durability::kDeferred);
+    wrote = true;
+    if (!run_user_.empty()) {
+      for (const auto& p : {run_state_dir_, run_state_dir_ + "/jobs", dir, path}) {
+        platform::changeOwner(p, run_user_);
+      }
+    }
   }
+  // One flush for the whole batch, before any entry that calls them is installed.
+  if (wrote)
+    platform::syncFileSystem(run_state_dir_);
 }
 
 void Engine::removeRunSpecs(const std::vector<std::string>& identities) {
   for (const auto& id : identities) {
     std::error_code ec;
-    std::filesystem::remove(runSpecPath(config_.agent.state_dir, id), ec);
+    std::filesystem::remove(runSpecPath(run_state_dir_, id), ec);
   }
 }
 
@@ -183,31 +213,49 @@ CycleReport Engine::cycle(bool apply) {
 
 CycleReport Engine::cycleOnce(bool apply) {
   CycleReport report;
-  AgentState state = loadState(config_.agent.state_dir);
+  const std::string& dir = config_.agent.state_dir;
+  // One agent per state directory (the lock), so the state in memory is the state on disk.
+  if (!state_)
+    state_ = loadState(dir);
+  AgentState& state = *state_;
   state.last_cycle_started = now();
-  std::string checkout;
-  if (!sync(report, checkout)) {
-    finish(report, false);
-    state.last_result = "error";
+  auto record = [&]() {
+    state.last_result = report.ok && report.errors.empty() ? "ok" : "error";
     state.last_errors = report.errors;
     state.last_cycle_finished = now();
     if (apply)
-      saveState(config_.agent.state_dir, state);
+      saveCycle(dir, state);
+  };
+  std::string checkout;
+  if (!sync(report, checkout)) {
+    finish(report, false);
+    record();
     return report;
   }
 
-  ManifestParseOptions options;
-  options.agent = AgentIdentity{config_.agent.hostname, config_.agent.name, config_.agent.labels};
-  ManifestSet manifests = ManifestParser(options).parseTree(checkout);
+  // An unchanged revision needs no parsing and no rendering: the last cycle's desired set is
+  // still right (drift is still checked below, against the scheduler itself).
+  const bool fresh = !desired_ || desired_->revision != report.revision || report.source_changed;
+  if (fresh) {
+    ManifestParseOptions options;
+    options.agent = AgentIdentity{config_.agent.hostname, config_.agent.name, config_.agent.labels};
+    auto snapshot = std::make_unique<DesiredSnapshot>();
+    snapshot->revision = report.revision;
+    snapshot->manifests = ManifestParser(options).parseTree(checkout);
+    for (const auto& [id, job] : snapshot->manifests.jobs) {
+      snapshot->desired.emplace(id, renderJob(*scheduler_, job));
+    }
+    desired_ = std::move(snapshot);
+  }
+  const ManifestSet& manifests = desired_->manifests;
+  const std::map<std::string, DesiredJob>& desired = desired_->desired;
   for (const auto& e : manifests.errors)
     report.errors.push_back(describe(e));
-  for (const auto& w : manifests.warnings)
-    report.warnings.push_back(describe(w));
+  if (fresh) {
+    for (const auto& w : manifests.warnings)
+      report.warnings.push_back(describe(w));
+  }
   report.jobs = manifests.jobs.size();
-
-  std::map<std::string, DesiredJob> desired;
-  for (const auto& [id, job] : manifests.jobs)
-    desired.emplace(id, renderJob(*scheduler_, job));
 
   std::vector<sdk::InstalledEntry> installed;
   if (sdk::Result r = scheduler_->listOwned(installed); !r) {
@@ -215,6 +263,7 @@ CycleReport Engine::cycleOnce(bool apply) {
     report.failure = r.code();
     report.errors.push_back("cannot read the scheduler (" + scheduler_id_ + "): " + r.message());
     finish(report, false);
+    record();
     return report;
   }
   report.plan = reconcile(desired, manifests, installed, state);
@@ -225,7 +274,7 @@ CycleReport Engine::cycleOnce(bool apply) {
     return report;
   }
 
-  writeRunSpecs(desired);
+  writeRunSpecs(desired, fresh);
   if (!report.plan.changes.empty()) {
     sdk::Result r = scheduler_->apply(report.plan.changes);
     if (!r) {
@@ -233,10 +282,7 @@ CycleReport Engine::cycleOnce(bool apply) {
       report.failure = r.code();
       report.errors.push_back("applying the plan to " + scheduler_id_ + " failed: " + r.message());
       finish(report, false);
-      state.last_result = "error";
-      state.last_errors = report.errors;
-      state.last_cycle_finished = now();
-      saveState(config_.agent.state_dir, state);
+      record();
       return report;
     }
   }
@@ -247,14 +293,15 @@ CycleReport Engine::cycleOnce(bool apply) {
       gone.push_back(id);
   }
   removeRunSpecs(gone);
-  state.backend = scheduler_id_;
-  state.revision = report.revision;
-  state.jobs = report.plan.jobs_after;
-  state.last_result = report.errors.empty() ? "ok" : "error";
-  state.last_errors = report.errors;
-  state.last_cycle_finished = now();
-  saveState(config_.agent.state_dir, state);
+  if (state.backend != scheduler_id_ || state.revision != report.revision ||
+      state.jobs != report.plan.jobs_after) {
+    state.backend = scheduler_id_;
+    state.revision = report.revision;
+    state.jobs = report.plan.jobs_after;
+    saveState(dir, state);
+  }
   finish(report, true);
+  record();
   return report;
 }
 
@@ -280,7 +327,9 @@ CycleReport Engine::uninstall() {
     report.errors.push_back("cannot read the scheduler (" + scheduler_id_ + "): " + r.message());
     return report;
   }
-  AgentState state = loadState(config_.agent.state_dir);
+  if (!state_)
+    state_ = loadState(config_.agent.state_dir);
+  AgentState& state = *state_;
   std::vector<std::string> ids;
   for (const auto& e : installed) {
     sdk::Change c;

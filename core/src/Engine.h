@@ -2,12 +2,14 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "Config.h"
 #include "PluginHost.h"
 #include "Reconciler.h"
+#include "State.h"
 
 namespace crontopus::core {
 
@@ -46,7 +48,9 @@ class Engine {
  private:
   CycleReport cycleOnce(bool apply);
   bool sync(CycleReport& report, std::string& checkout);
-  void writeRunSpecs(const std::map<std::string, DesiredJob>& desired);
+  // Writes the run spec of every desired job (all of them for a new revision; only missing ones
+  // otherwise) before the scheduler can call them.
+  void writeRunSpecs(const std::map<std::string, DesiredJob>& desired, bool fresh);
   void removeRunSpecs(const std::vector<std::string>& identities);
   void finish(CycleReport& report, bool save);
 
@@ -57,12 +61,27 @@ class Engine {
   std::unique_ptr<sdk::SchedulerPlugin> scheduler_;
   std::unique_ptr<sdk::SourcePlugin> source_;
   std::string host_zone_;
+  // The desired set of the revision last parsed, reused while the revision does not move.
+  struct DesiredSnapshot {
+    std::string revision;
+    ManifestSet manifests;
+    std::map<std::string, DesiredJob> desired;
+  };
+  std::unique_ptr<DesiredSnapshot> desired_;
+  std::optional<AgentState> state_;
+  std::string run_state_dir_;  // where run specs go (see makeScheduler)
+  std::string run_user_;       // the user the wrapper runs as, when not the agent's own
 };
 
 // Creates and configures the scheduler plugin `id` with options validated from the config.
+// When the plugin runs jobs as another user (runUser(), e.g. cron's `user` option), the entries
+// point the wrapper at <that user's home>/.crontopus, which `run_state_dir` receives (else the
+// agent's own state directory): the job's run spec, lock and run log must be readable and
+// writable by that user and by nobody else, and the agent's own state directory stays private.
 std::unique_ptr<sdk::SchedulerPlugin> makeScheduler(PluginHost& host, const AgentConfig& config,
                                                     const std::string& id,
-                                                    const std::atomic<bool>* stop_requested);
+                                                    const std::atomic<bool>* stop_requested,
+                                                    std::string* run_state_dir = nullptr);
 
 // Renders one job as a DesiredJob (the plugin's text or its error).
 DesiredJob renderJob(const sdk::SchedulerPlugin& scheduler, const sdk::Job& job);

@@ -28,7 +28,7 @@ RunSpec runSpecFor(const sdk::Job& job, const std::string& effective_zone, bool 
 }
 
 std::string toJson(const RunSpec& s) {
-  Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+  Poco::JSON::Object o;
   o.set("version", 1);
   o.set("namespace", s.ns);
   o.set("name", s.name);
@@ -37,7 +37,7 @@ std::string toJson(const RunSpec& s) {
   for (const auto& a : s.args)
     args.add(a);
   o.set("args", args);
-  Poco::JSON::Object env(Poco::JSON_PRESERVE_KEY_ORDER);
+  Poco::JSON::Object env;
   for (const auto& [k, v] : s.env)
     env.set(k, v);
   o.set("env", env);
@@ -46,16 +46,16 @@ std::string toJson(const RunSpec& s) {
   o.set("timezone", s.timezone);
   o.set("gate", s.gate);
   o.set("timeout_seconds", s.timeout_seconds);
-  Poco::JSON::Object retry(Poco::JSON_PRESERVE_KEY_ORDER);
+  Poco::JSON::Object retry;
   retry.set("enabled", s.retry.enabled);
   retry.set("attempts", s.retry.attempts);
   retry.set("backoff", s.retry.backoff == sdk::Backoff::kFixed ? "fixed" : "exponential");
   o.set("retry", retry);
-  Poco::JSON::Object checkin(Poco::JSON_PRESERVE_KEY_ORDER);
+  Poco::JSON::Object checkin;
   checkin.set("enabled", s.checkin_enabled);
   checkin.set("secret", s.checkin_secret);
   o.set("checkin", checkin);
-  Poco::JSON::Object control_plane(Poco::JSON_PRESERVE_KEY_ORDER);
+  Poco::JSON::Object control_plane;
   control_plane.set("api_url", s.control_plane.api_url);
   control_plane.set("token_path", s.control_plane.token_path);
   control_plane.set("spool_dir", s.control_plane.spool_dir);

@@ -25,67 +25,87 @@ std::string sha256Hex(const std::string& text) {
   return Poco::DigestEngine::digestToHex(engine.digest());
 }
 
-AgentState loadState(const std::string& state_dir) {
-  const std::string path = statePath(state_dir);
+namespace {
+
+std::string readAll(const std::string& path, bool& found) {
   std::ifstream in(path, std::ios::binary);
-  AgentState s;
-  if (!in)
-    return s;
+  found = static_cast<bool>(in);
   std::ostringstream text;
-  text << in.rdbuf();
-  try {
-    Poco::JSON::Parser parser;
-    auto o = parser.parse(text.str()).extract<Poco::JSON::Object::Ptr>();
-    s.backend = o->optValue<std::string>("backend", "");
-    s.revision = o->optValue<std::string>("revision", "");
-    s.revision_time = o->optValue<Poco::Int64>("revision_time", 0);
-    s.last_cycle_started = o->optValue<std::string>("last_cycle_started", "");
-    s.last_cycle_finished = o->optValue<std::string>("last_cycle_finished", "");
-    s.last_result = o->optValue<std::string>("last_result", "");
-    if (auto errors = o->getArray("last_errors")) {
-      for (const auto& e : *errors)
-        s.last_errors.push_back(e.convert<std::string>());
-    }
-    if (auto jobs = o->getObject("jobs")) {
-      for (const auto& id : jobs->getNames()) {
-        auto j = jobs->getObject(id);
-        JobState js;
-        js.hash = j->optValue<std::string>("hash", "");
-        js.status = j->optValue<std::string>("status", "");
-        js.source_file = j->optValue<std::string>("source_file", "");
-        js.schedule = j->optValue<std::string>("schedule", "");
-        js.command = j->optValue<std::string>("command", "");
-        js.paused = j->optValue<bool>("paused", false);
-        js.error = j->optValue<std::string>("error", "");
-        s.jobs[id] = js;
+  if (in)
+    text << in.rdbuf();
+  return text.str();
+}
+
+void setAside(const std::string& path, const Poco::Exception& e) {
+  Poco::Logger::get("crontopus")
+      .warning(path + " is corrupt (" + e.displayText() +
+               "); set aside as *.corrupt, starting from the "
+               "scheduler's own markers");
+  Poco::File(path).renameTo(path + ".corrupt");
+}
+
+}  // namespace
+
+AgentState loadState(const std::string& state_dir) {
+  AgentState s;
+  bool found = false;
+  const std::string path = statePath(state_dir);
+  const std::string text = readAll(path, found);
+  if (found) {
+    try {
+      Poco::JSON::Parser parser;
+      auto o = parser.parse(text).extract<Poco::JSON::Object::Ptr>();
+      s.backend = o->optValue<std::string>("backend", "");
+      s.revision = o->optValue<std::string>("revision", "");
+      s.revision_time = o->optValue<Poco::Int64>("revision_time", 0);
+      if (auto jobs = o->getObject("jobs")) {
+        for (const auto& id : jobs->getNames()) {
+          auto j = jobs->getObject(id);
+          JobState js;
+          js.hash = j->optValue<std::string>("hash", "");
+          js.status = j->optValue<std::string>("status", "");
+          js.source_file = j->optValue<std::string>("source_file", "");
+          js.schedule = j->optValue<std::string>("schedule", "");
+          js.command = j->optValue<std::string>("command", "");
+          js.paused = j->optValue<bool>("paused", false);
+          js.error = j->optValue<std::string>("error", "");
+          s.jobs[id] = js;
+        }
       }
+    } catch (const Poco::Exception& e) {
+      setAside(path, e);
+      s = AgentState{};
     }
-  } catch (const Poco::Exception& e) {
-    Poco::Logger::get("crontopus")
-        .warning(path + " is corrupt (" + e.displayText() +
-                 "); set aside as state.json.corrupt, starting from the scheduler's own markers");
-    Poco::File(path).renameTo(path + ".corrupt");
-    return AgentState{};
+  }
+  const std::string cycle_path = state_dir + "/last-cycle.json";
+  const std::string cycle_text = readAll(cycle_path, found);
+  if (found) {
+    try {
+      Poco::JSON::Parser parser;
+      auto o = parser.parse(cycle_text).extract<Poco::JSON::Object::Ptr>();
+      s.last_cycle_started = o->optValue<std::string>("started", "");
+      s.last_cycle_finished = o->optValue<std::string>("finished", "");
+      s.last_result = o->optValue<std::string>("result", "");
+      if (auto errors = o->getArray("errors")) {
+        for (const auto& e : *errors)
+          s.last_errors.push_back(e.convert<std::string>());
+      }
+    } catch (const Poco::Exception& e) {
+      setAside(cycle_path, e);
+    }
   }
   return s;
 }
 
 void saveState(const std::string& state_dir, const AgentState& s) {
-  Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+  Poco::JSON::Object o;
   o.set("version", 1);
   o.set("backend", s.backend);
   o.set("revision", s.revision);
   o.set("revision_time", static_cast<Poco::Int64>(s.revision_time));
-  o.set("last_cycle_started", s.last_cycle_started);
-  o.set("last_cycle_finished", s.last_cycle_finished);
-  o.set("last_result", s.last_result);
-  Poco::JSON::Array errors;
-  for (const auto& e : s.last_errors)
-    errors.add(e);
-  o.set("last_errors", errors);
-  Poco::JSON::Object jobs(Poco::JSON_PRESERVE_KEY_ORDER);
+  Poco::JSON::Object jobs;
   for (const auto& [id, j] : s.jobs) {
-    Poco::JSON::Object jo(Poco::JSON_PRESERVE_KEY_ORDER);
+    Poco::JSON::Object jo;
     jo.set("hash", j.hash);
     jo.set("status", j.status);
     jo.set("source_file", j.source_file);
@@ -101,6 +121,22 @@ void saveState(const std::string& state_dir, const AgentState& s) {
   out << "\n";
   platform::makeDirectories(state_dir, 0700);
   platform::writeFileAtomic(statePath(state_dir), out.str(), 0600);
+}
+
+void saveCycle(const std::string& state_dir, const AgentState& s) {
+  Poco::JSON::Object o;
+  o.set("started", s.last_cycle_started);
+  o.set("finished", s.last_cycle_finished);
+  o.set("result", s.last_result);
+  Poco::JSON::Array errors;
+  for (const auto& e : s.last_errors)
+    errors.add(e);
+  o.set("errors", errors);
+  std::ostringstream out;
+  Poco::JSON::Stringifier::stringify(o, out, 2);
+  out << "\n";
+  platform::makeDirectories(state_dir, 0700);
+  platform::writeFileAtomic(state_dir + "/last-cycle.json", out.str(), 0600);
 }
 
 }  // namespace crontopus::core

@@ -16,9 +16,13 @@ struct JobState {
   std::string command;      // command line with args, for the job-instances report
   bool paused = false;
   std::string error;  // the manifest or render error while status is error
+
+  bool operator==(const JobState&) const = default;
 };
 
-// The agent's memory between cycles: <state_dir>/state.json, written atomically (0600).
+// The agent's memory between cycles, written atomically (0600): the inventory in
+// <state_dir>/state.json (rewritten only when it changes), the last cycle's outcome in the small
+// <state_dir>/last-cycle.json (rewritten every cycle).
 struct AgentState {
   std::string backend;  // scheduler plugin id the jobs were installed with
   std::string revision;
@@ -34,7 +38,10 @@ std::string statePath(const std::string& state_dir);
 // A missing file is an empty state. A corrupt one is set aside (renamed *.corrupt) with a
 // warning and treated as empty: entries are found again by their markers, so nothing is lost.
 AgentState loadState(const std::string& state_dir);
+// Writes state.json (inventory, revision, backend).
 void saveState(const std::string& state_dir, const AgentState& state);
+// Writes last-cycle.json (started, finished, result, errors).
+void saveCycle(const std::string& state_dir, const AgentState& state);
 
 std::string sha256Hex(const std::string& text);
 

@@ -105,3 +105,16 @@ TEST(AgentBinary, PluginsListsRefusedLibrariesWithTheirReason) {
   EXPECT_THAT(r.out, HasSubstr("refused"));
   EXPECT_THAT(r.out, HasSubstr("not a loadable library"));
 }
+
+TEST(AgentBinary, FindsAndLoadsTheInTreePluginsWithoutAFlag) {
+  TempDir home;  // no config file there: built-in defaults
+  auto r = runProcess({kAgent, "plugins"}, "", {{"HOME", home.path()}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* id : {"cron", "git", "systemd-timer", "taskscheduler"}) {
+    EXPECT_THAT(r.out, testing::ContainsRegex(std::string("\n") + id + " +[a-z]+ +[0-9.]+ +loaded"))
+        << id << " in:\n"
+        << r.out;
+  }
+  EXPECT_THAT(r.out, HasSubstr("unsupported: Task Scheduler exists only on Windows"));
+  EXPECT_THAT(r.out, testing::ContainsRegex("crontopus-cron.so\n +supported \\(selected\\)"));
+}

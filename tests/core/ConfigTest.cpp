@@ -208,3 +208,21 @@ TEST(Config, ExpandsHome) {
   EXPECT_EQ(expandHome("/abs/~"), "/abs/~");
   EXPECT_EQ(expandHome("~other/x"), "~other/x");
 }
+
+TEST(Config, TheExampleConfigurationLoadsWithItsDocumentedDefaults) {
+  AgentConfig example =
+      crontopus::core::loadConfig(std::string(SOURCE_DIR) + "/etc/config.example.yaml");
+  AgentConfig defaults = parseConfig("", "empty.yaml");
+  EXPECT_TRUE(example.warnings.empty());
+  EXPECT_EQ(example.agent.state_dir, defaults.agent.state_dir);
+  EXPECT_EQ(example.agent.token_path, defaults.agent.token_path);
+  EXPECT_EQ(example.git.local_path, defaults.git.local_path);
+  EXPECT_EQ(example.git.branch, defaults.git.branch);
+  EXPECT_EQ(example.git.sync_interval, defaults.git.sync_interval);
+  EXPECT_EQ(example.git.timeout, defaults.git.timeout);
+  EXPECT_EQ(example.git.max_size_mb, defaults.git.max_size_mb);
+  EXPECT_EQ(example.backend.heartbeat_interval, defaults.backend.heartbeat_interval);
+  EXPECT_EQ(example.scheduler.backend, defaults.scheduler.backend);
+  EXPECT_EQ(example.log.level, defaults.log.level);
+  EXPECT_EQ(example.log.target, defaults.log.target);
+}

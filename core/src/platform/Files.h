@@ -4,11 +4,22 @@
 
 namespace crontopus::core::platform {
 
+enum class Durability {
+  kSynced,    // on disk when the call returns (fsync of the file and its directory)
+  kDeferred,  // the caller makes a batch durable with one syncFileSystem() afterwards
+};
+
 // Replaces `path` with `content` so that readers see either the old or the new file, never a
-// mix, even if the process dies half way: a temporary file in the same directory, fsync, rename,
-// fsync of the directory. `mode` applies to the new file from its creation on, so a secret is
-// never readable by others, not even for a moment. Throws Poco::FileException naming the path.
-void writeFileAtomic(const std::string& path, const std::string& content, unsigned mode);
+// mix, even if the process dies half way: a temporary file in the same directory, (fsync),
+// rename, (fsync of the directory). `mode` applies to the new file from its creation on, so a
+// secret is never readable by others, not even for a moment. Throws Poco::FileException naming
+// the path.
+void writeFileAtomic(const std::string& path, const std::string& content, unsigned mode,
+                     Durability durability = Durability::kSynced);
+
+// Flushes everything written to the file system holding `path` (one call for a batch of
+// kDeferred writes, instead of two fsyncs per file).
+void syncFileSystem(const std::string& path);
 
 // Creates `path` and missing parents with `mode` (existing directories keep theirs).
 void makeDirectories(const std::string& path, unsigned mode);

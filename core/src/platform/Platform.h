@@ -21,5 +21,9 @@ std::string rawMachineId();
 // Refuses (returns a reason) a path that others than its owner (or root) could modify:
 // group/other-writable, or owned by another non-root user. Empty string = safe.
 std::string unsafePermissions(const std::string& path);
+// Home directory of `user` from the password database; throws Poco::NotFoundException.
+std::string homeDirectoryOf(const std::string& user);
+// Gives `path` to `user` (and the user's primary group); throws Poco::SystemException.
+void changeOwner(const std::string& path, const std::string& user);
 
 }  // namespace crontopus::core::platform

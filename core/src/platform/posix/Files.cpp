@@ -34,7 +34,9 @@ void makeDirectories(const std::string& path, unsigned mode) {
   }
 }
 
-void writeFileAtomic(const std::string& path, const std::string& content, unsigned mode) {
+void writeFileAtomic(const std::string& path, const std::string& content, unsigned mode,
+                     Durability durability) {
+  const bool synced = durability == Durability::kSynced;
   const std::filesystem::path target(path);
   const std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
   std::random_device rd;
@@ -60,7 +62,7 @@ void writeFileAtomic(const std::string& path, const std::string& content, unsign
     left -= static_cast<std::size_t>(n);
   }
   // The umask may have narrowed `mode`; make it exact (never wider than asked).
-  if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
+  if (fchmod(fd, mode) != 0 || (synced && fsync(fd) != 0)) {
     int saved = errno;
     close(fd);
     unlink(tmp.c_str());
@@ -77,11 +79,28 @@ void writeFileAtomic(const std::string& path, const std::string& content, unsign
     errno = saved;
     fail("cannot replace", path);
   }
+  if (!synced)
+    return;
   int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     fsync(dfd);
     close(dfd);
   }
+}
+
+void syncFileSystem(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    fail("cannot open", path);
+#if defined(__linux__)
+  const int rc = syncfs(fd);
+#else
+  const int rc = fsync(fd);
+  sync();
+#endif
+  close(fd);
+  if (rc != 0)
+    fail("cannot sync the file system of", path);
 }
 
 FileLock::FileLock(std::string path) : path_(std::move(path)) {}

@@ -120,4 +120,22 @@ std::string unsafePermissions(const std::string& path) {
   return {};
 }
 
+std::string homeDirectoryOf(const std::string& user) {
+  const struct passwd* pw = getpwnam(user.c_str());
+  if (pw == nullptr || pw->pw_dir == nullptr) {
+    throw Poco::NotFoundException("no user \"" + user + "\" in the password database");
+  }
+  return pw->pw_dir;
+}
+
+void changeOwner(const std::string& path, const std::string& user) {
+  const struct passwd* pw = getpwnam(user.c_str());
+  if (pw == nullptr)
+    throw Poco::NotFoundException("no user \"" + user + "\" in the password database");
+  if (chown(path.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+    throw Poco::SystemException("cannot give " + path + " to " + user + ": " +
+                                std::strerror(errno));
+  }
+}
+
 }  // namespace crontopus::core::platform
