@@ -86,14 +86,20 @@ Plan reconcile(const std::map<std::string, DesiredJob>& desired, const ManifestS
         manifests.held_identities.count(id) != 0 ||
         (prev != nullptr && d == nullptr && manifests.failed_files.count(prev->source_file) != 0);
     std::string held_reason;
+    bool render_failed = false;
     if (held) {
       held_reason = heldReason(id, manifests, prev);
     } else if (d != nullptr && d->job.enabled && !d->render_error.empty()) {
-      held = true;
-      held_reason = "cannot render the entry, keeping the installed one: " + d->render_error;
+      held = render_failed = true;
+      held_reason =
+          std::string(inst != nullptr ? "cannot render the entry, keeping the installed one: "
+                                      : "cannot render the entry, not installed: ") +
+          d->render_error;
     }
     if (held) {
-      if (inst != nullptr || prev != nullptr) {
+      // A job the plugin cannot render is an error even when nothing is installed yet: the
+      // parser found nothing wrong, so without this it would vanish and `apply` would exit 0.
+      if (inst != nullptr || prev != nullptr || render_failed) {
         plan.kept.push_back({id, held_reason});
         JobState s = prev != nullptr ? *prev : JobState{};
         if (inst != nullptr)
