@@ -162,6 +162,13 @@ JobProcessOutcome runJobProcess(const JobProcessSpec& spec) {
     }
   }
   close(pipe_fds[0]);
+  if (term_sent) {
+    // The shell may die of the SIGTERM while a process of its group ignores it; the loop above
+    // ends with the shell. The group still gets its SIGKILL once the grace period is over.
+    while (kill(-pid, 0) == 0 && std::chrono::steady_clock::now() < kill_at)
+      usleep(20000);
+    kill(-pid, SIGKILL);
+  }
   if (out_fd >= 0) {
     if (written >= spec.output_cap) {
       const char note[] = "\n[crontopus: output truncated at the size cap]\n";
