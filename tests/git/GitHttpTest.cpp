@@ -232,6 +232,37 @@ TEST_F(GitHttpTest, AServerThatNeverAnswersHitsTheDeadline) {
   }
 }
 
+TEST_F(GitHttpTest, AStopRequestInterruptsANetworkWait) {
+  SilentServer silent;
+  request_.timeout_seconds = 60;
+  request_.url = "http://127.0.0.1:" + std::to_string(silent.port()) + "/origin.git";
+  auto started = std::chrono::steady_clock::now();
+  auto pending = std::async(std::launch::async, [&] {
+    sdk::SyncResult result;
+    return plugin_->sync(request_, result);
+  });
+  stop_ = true;
+  auto r = pending.get();
+  EXPECT_EQ(r.code(), ErrorCode::kNetwork) << r.message();
+  EXPECT_NE(r.message().find("stopping"), std::string::npos) << r.message();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+}
+
+TEST_F(GitHttpTest, ADownloadOverTheSizeLimitIsAborted) {
+  std::mt19937 random(42);
+  std::string noise(3 * 1024 * 1024, '\0');
+  for (char& ch : noise) {
+    ch = static_cast<char>(random());
+  }
+  origin_->commit({{"noise.bin", noise}});
+  request_.max_size_mb = 1;
+  sdk::SyncResult out;
+  auto r = sync(out);
+  EXPECT_EQ(r.code(), ErrorCode::kLimit) << r.message();
+  EXPECT_NE(r.message().find("max_size_mb = 1"), std::string::npos) << r.message();
+  EXPECT_FALSE(fs::exists(fs::path(request_.local_path) / "repo"));
+}
+
 // HTTPS with a throwaway CA made by the openssl CLI; the name is localhost because mbedTLS
 // does not match IP addresses against subjectAltName.
 class GitHttpsTest : public GitSyncFixture {

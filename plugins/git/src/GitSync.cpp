@@ -411,7 +411,6 @@ class Syncer {
         return attempt;
       }
     }
-    git_remote_disconnect(remote);
     return setTrackingRef(repo, head);
   }
 
@@ -436,6 +435,16 @@ class Syncer {
   }
 
   std::string trackingRef() const { return "refs/remotes/origin/" + request_.branch; }
+
+  // Closing can talk to the server (an SSH channel close waits for the answer): bounded too.
+  void close(RemotePtr& remote) {
+    if (!remote) {
+      return;
+    }
+    NetworkDeadline scope(newDeadline(), stop_);
+    git_remote_disconnect(remote.get());
+    remote.reset();
+  }
 
   // Writes the tree of `head` into a fresh directory under trees/ and renames it into place.
   Attempt publish(git_repository* repo, const git_oid& head, const fs::path& root,
@@ -761,6 +770,7 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
       RemotePtr remote;
       git_oid head;
       if (Result r = syncer.connect(repo.get(), remote, head); !r) {
+        syncer.close(remote);
         return r;
       }
       const std::string revision = oidText(head);
@@ -768,7 +778,7 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
       // trusted: checking every file would cost more than the poll itself.
       if (revision == previous_head && revision == published_revision_ &&
           fs::is_directory(published_path_, ec) && watch_.poll() != TreeWatch::State::kChanged) {
-        git_remote_disconnect(remote.get());
+        syncer.close(remote);
         out.revision = revision;
         out.commit_time = published_time_;
         out.changed = false;
@@ -783,12 +793,12 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
         have_commit = git_odb_exists(odb.get(), &head) == 1;
       }
       if (have_commit) {
-        git_remote_disconnect(remote.get());
+        syncer.close(remote);
         attempt = syncer.setTrackingRef(repo.get(), head);
       } else {
         attempt = syncer.fetch(repo.get(), remote.get(), head);
+        syncer.close(remote);
       }
-      remote.reset();
       if (attempt.result) {
         attempt = syncer.publish(repo.get(), head, root, out);
       }
@@ -826,12 +836,13 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
   git_oid head;
   st.secrets_offered = 0;  // a new connection: one credential offer again
   if (Result r = syncer.connect(repo.get(), remote, head); !r) {
+    syncer.close(remote);
     repo.reset();
     fs::remove_all(fresh, ec);
     return r;
   }
   Attempt attempt = syncer.fetch(repo.get(), remote.get(), head);
-  remote.reset();
+  syncer.close(remote);
   repo.reset();
   if (!attempt.result) {
     fs::remove_all(fresh, ec);
