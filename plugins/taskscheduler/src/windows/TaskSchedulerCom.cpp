@@ -28,6 +28,7 @@ const IID kIidTaskService = {
 constexpr HRESULT kNotFound = HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
 constexpr HRESULT kPathNotFound = HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND);
 constexpr HRESULT kAlreadyExists = HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS);
+constexpr HRESULT kNotEmpty = HRESULT_FROM_WIN32(ERROR_DIR_NOT_EMPTY);
 
 template <class T>
 class ComPtr {
@@ -166,22 +167,32 @@ std::wstring asUtf16Document(const std::string& xml) {
   return L"<?xml version=\"1.0\" encoding=\"UTF-16\"?>" + widen(body);
 }
 
+// Texts for the codes Task Scheduler returns most, for when the system has none (wine's
+// message tables lack the SCHED_E_* ones; mingw's headers stop at 0x80041315).
 std::string knownText(long hresult) {
   switch (static_cast<unsigned long>(hresult)) {
-    case 0x80041318UL:
-      return "The task XML contains a value which is incorrectly formatted or out of range.";
-    case 0x80041319UL:
-      return "The task XML is missing a required element or attribute.";
-    case 0x8004131AUL:
-      return "The task XML is malformed.";
+    case 0x80041315UL:
+      return "The Task Scheduler service is not running. (SCHED_E_SERVICE_NOT_RUNNING)";
     case 0x80041316UL:
-      return "The task XML contains an unexpected node.";
+      return "The task XML contains an unexpected node. (SCHED_E_UNEXPECTEDNODE)";
+    case 0x80041317UL:
+      return "The task XML contains an element or attribute from an unexpected namespace. "
+             "(SCHED_E_NAMESPACE)";
+    case 0x80041318UL:
+      return "The task XML contains a value which is incorrectly formatted or out of range. "
+             "(SCHED_E_INVALIDVALUE)";
+    case 0x80041319UL:
+      return "The task XML is missing a required element or attribute. (SCHED_E_MISSINGNODE)";
+    case 0x8004131AUL:
+      return "The task XML is malformed. (SCHED_E_MALFORMEDXML)";
     case 0x80070002UL:
       return "The system cannot find the file specified.";
     case 0x80070005UL:
       return "Access is denied.";
+    case 0x80004001UL:
+      return "Not implemented.";
     default:
-      return "unknown error";
+      return "no description available";
   }
 }
 
@@ -447,6 +458,24 @@ ComStatus TaskSchedulerCom::listTasks(const std::string& folder_path, std::vecto
   return state_->walk(folder.get(), out);
 }
 
+ComStatus TaskSchedulerCom::folderExists(const std::string& folder_path, bool& exists) {
+  exists = false;
+  ComStatus s = connect();
+  if (!s) {
+    return s;
+  }
+  ComPtr<ITaskFolder> folder;
+  HRESULT hr = state_->service->GetFolder(Bstr(folder_path), folder.out());
+  if (isMissing(hr)) {
+    return {};
+  }
+  if (FAILED(hr)) {
+    return failure(hr, "GetFolder " + folder_path);
+  }
+  exists = true;
+  return {};
+}
+
 ComStatus TaskSchedulerCom::setEnabled(const std::string& task_path, bool enabled) {
   ComStatus s = connect();
   if (!s) {
@@ -502,7 +531,11 @@ ComStatus TaskSchedulerCom::removeEmptyFolders(const std::string& folder_path,
           FAILED(hr = tasks->get_Count(&task_count)) ||
           FAILED(hr = folder->GetFolders(0, folders.out())) ||
           FAILED(hr = folders->get_Count(&folder_count))) {
-        return failure(hr, "listing " + path);
+        // Counting is not implemented everywhere (wine); DeleteFolder itself refuses a folder
+        // that is not empty, so go on and let it decide.
+        if (hr != E_NOTIMPL) {
+          return failure(hr, "listing " + path);
+        }
       }
       if (task_count > 0 || folder_count > 0) {
         return {};
@@ -512,6 +545,9 @@ ComStatus TaskSchedulerCom::removeEmptyFolders(const std::string& folder_path,
         return s;
       }
       hr = parent_folder->DeleteFolder(Bstr(name), 0);
+      if (hr == kNotEmpty) {
+        return {};
+      }
       if (FAILED(hr) && !isMissing(hr)) {
         return failure(hr, "DeleteFolder " + path);
       }

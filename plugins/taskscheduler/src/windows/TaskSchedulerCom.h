@@ -53,6 +53,8 @@ class TaskSchedulerCom {
   ComStatus readTask(const std::string& task_path, ComTask& out);
   // Every task below `folder_path`, walking subfolders; a missing folder is an empty list.
   ComStatus listTasks(const std::string& folder_path, std::vector<ComTask>& out);
+  // Whether `folder_path` exists.
+  ComStatus folderExists(const std::string& folder_path, bool& exists);
   ComStatus setEnabled(const std::string& task_path, bool enabled);
   ComStatus deleteTask(const std::string& task_path);
   // Deletes `folder_path` if it holds no tasks and no folders, then its parents likewise up to
