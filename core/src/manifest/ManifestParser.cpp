@@ -253,8 +253,11 @@ class JobReader {
   // required) or of the wrong type (error).
   const Node* section(const Node& parent, const Node* n, const std::string& field, bool required) {
     if (isAbsent(n)) {
-      if (required)
-        error(parent, field, "required field is missing");
+      if (required) {
+        // A present-but-null value is pointed at; a missing key at the mapping it belongs in.
+        error(n != nullptr ? *n : parent, field,
+              n != nullptr ? "required field is null" : "required field is missing");
+      }
       return nullptr;
     }
     if (n->kind != YamlTree::Kind::kMap) {
@@ -267,8 +270,11 @@ class JobReader {
   std::optional<std::string> string(const Node& parent, const Node* n, const std::string& field,
                                     bool required) {
     if (isAbsent(n)) {
-      if (required)
-        error(parent, field, "required field is missing");
+      if (required) {
+        // A present-but-null value is pointed at; a missing key at the mapping it belongs in.
+        error(n != nullptr ? *n : parent, field,
+              n != nullptr ? "required field is null" : "required field is missing");
+      }
       return std::nullopt;
     }
     if (n->kind != YamlTree::Kind::kScalar) {
