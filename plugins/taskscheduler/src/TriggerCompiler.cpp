@@ -326,10 +326,13 @@ std::string describeDays(const Trigger& t) {
     return s;
   };
   auto months = [&] {
-    std::string s;
+    if (allMonths(t.months)) {
+      return std::string("every month");
+    }
+    std::string s = "months ";
     for (std::size_t m = 1; m <= 12; ++m) {
       if (t.months[m]) {
-        s += (s.empty() ? "" : ",") + std::to_string(m);
+        s += (s.size() == 7 ? "" : ",") + std::to_string(m);
       }
     }
     return s;
@@ -346,7 +349,7 @@ std::string describeDays(const Trigger& t) {
           s += (s.empty() ? "" : ",") + std::to_string(d);
         }
       }
-      return "days " + s + " of months " + months();
+      return "days " + s + " of " + months();
     }
     case TriggerKind::kByMonthDayOfWeek: {
       std::string s;
@@ -358,7 +361,7 @@ std::string describeDays(const Trigger& t) {
       if (t.last_week) {
         s += (s.empty() ? "" : ",") + std::string("Last");
       }
-      return weekdays() + " of weeks " + s + " of months " + months();
+      return weekdays() + " of weeks " + s + " of " + months();
     }
     case TriggerKind::kTime:
       return "from " + std::to_string(t.start.year);

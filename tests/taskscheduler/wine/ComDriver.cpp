@@ -5,12 +5,14 @@
 // task). Prints one line per step; exits 1 on the first failed check.
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 
 #include <windows.h>
 
 #include "TaskSchedulerCom.h"
+#include "TaskStore.h"
 
 namespace com = crontopus::plugins::taskscheduler::com;
 
@@ -150,6 +152,32 @@ int main(int argc, char** argv) {
   check(s.ok, "folders can be created again", s.message);
   s = scheduler.removeEmptyFolders("\\Crontopus\\test", "\\Crontopus");
   check(s.ok, "and removed again", s.message);
+
+  // The plugin's TaskStore on top of the COM layer, as apply() and listOwned() use it.
+  namespace ts = crontopus::plugins::taskscheduler;
+  std::unique_ptr<ts::TaskStore> store = ts::makeTaskStore("");
+  crontopus::sdk::Result r = store->connect();
+  check(r.ok(), "TaskStore: connect", r.message());
+  r = store->upsert("\\Crontopus\\team\\job", first);
+  check(r.ok(), "TaskStore: upsert creates the folders and the task", r.message());
+  r = store->upsert("\\Crontopus\\team\\job", second);
+  check(r.ok(), "TaskStore: upsert updates it", r.message());
+  r = store->upsert("\\Crontopus\\team\\bad", "<Task><Triggers>");
+  check(!r.ok() && r.code() == crontopus::sdk::ErrorCode::kInternal &&
+            contains(r.message(), "RegisterTask(validate)"),
+        "TaskStore: refused XML is an internal error naming the call", r.message());
+  r = store->remove("\\Crontopus\\team\\job");
+  check(r.ok(), "TaskStore: remove deletes the task and the empty folders", r.message());
+  s = scheduler.folderExists("\\Crontopus", exists);
+  check(s.ok && !exists, "TaskStore: \\Crontopus is gone", s.message);
+  r = store->remove("\\Crontopus\\team\\job");
+  check(r.ok(), "TaskStore: removing a task that is gone is fine", r.message());
+  std::vector<ts::StoredTask> stored;
+  r = store->list(stored);
+  check(r.ok() && stored.empty(), "TaskStore: list of a missing \\Crontopus is empty", r.message());
+  r = store->setEnabled("\\Crontopus\\team\\job", true);
+  check(r.code() == crontopus::sdk::ErrorCode::kNotFound, "TaskStore: enabling a missing task",
+        r.message());
 
   std::printf("%s: %d failed check(s)\n", failures == 0 ? "PASS" : "FAIL", failures);
   return failures == 0 ? 0 : 1;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Cross-compiles the Task Scheduler COM layer with a small driver (ComDriver.cpp) using
+# Cross-compiles the Task Scheduler COM layer and the plugin's COM-backed TaskStore with a small
+# driver (ComDriver.cpp) using
 # mingw-w64, and runs it under a fresh headless wine prefix against wine's Task Scheduler.
 #   run-com-test.sh <plugin src/windows dir> <taskscheduler_sample_xml binary> <work dir>
 # Installs wine, wine64 and g++-mingw-w64-x86-64-posix when missing (needs root and apt-get).
@@ -14,6 +15,7 @@ com_dir=$(cd "$1" && pwd)
 sample_xml=$2
 work=$3
 here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
 cxx=x86_64-w64-mingw32-g++-posix
 
 missing=()
@@ -39,8 +41,9 @@ fi
 rm -rf "$work"
 mkdir -p "$work"
 echo "== cross-compiling the COM layer and the driver with $cxx"
-"$cxx" -std=c++20 -O1 -Wall -Wextra -Wpedantic -Werror -static -I"$com_dir" \
-  "$here/ComDriver.cpp" "$com_dir/TaskSchedulerCom.cpp" -lole32 -loleaut32 \
+"$cxx" -std=c++20 -O1 -Wall -Wextra -Wpedantic -Werror -static -I"$com_dir" -I"$com_dir/.." \
+  -I"$repo/sdk/include" "$here/ComDriver.cpp" "$com_dir/TaskSchedulerCom.cpp" \
+  "$com_dir/ComTaskStore.cpp" -lole32 -loleaut32 \
   -o "$work/com-driver.exe"
 
 echo "== rendering sample task XML with the plugin"

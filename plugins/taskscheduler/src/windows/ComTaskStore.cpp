@@ -22,6 +22,7 @@ sdk::Result toResult(const com::ComStatus& status) {
       code = sdk::ErrorCode::kAuth;
       break;
     case 0x80041316UL:                   // SCHED_E_UNEXPECTEDNODE
+    case 0x80041317UL:                   // SCHED_E_NAMESPACE
     case 0x80041318UL:                   // SCHED_E_INVALIDVALUE
     case 0x80041319UL:                   // SCHED_E_MISSINGNODE
     case 0x8004131AUL:                   // SCHED_E_MALFORMEDXML
@@ -71,8 +72,10 @@ class ComTaskStore : public TaskStore {
   sdk::Result remove(const std::string& path) override {
     com::TaskSchedulerCom com;
     com::ComStatus s = com.deleteTask(path);
-    if (!s && s.hresult != static_cast<long>(0x80070002UL)) {
-      return toResult(s);  // already gone is what we wanted
+    // A task (or folder) that is already gone is what we wanted.
+    const auto code = static_cast<unsigned long>(s.hresult);
+    if (!s && code != 0x80070002UL && code != 0x80070003UL) {
+      return toResult(s);
     }
     return toResult(com.removeEmptyFolders(parentOf(path), kRoot));
   }
