@@ -32,8 +32,8 @@ std::string joined(const std::vector<std::string>& argv) {
   return s;
 }
 
-// Pids of processes whose name (/proc/PID/comm) is `name` and, when `uid` is given, whose owner
-// is `uid`. Reads /proc itself: a fresh Debian image has no pgrep (procps).
+// Live (not zombie) processes whose name (/proc/PID/comm) is `name` and, when `uid` is given, whose
+// owner is `uid`. Reads /proc itself: a fresh Debian image has no pgrep (procps).
 std::vector<pid_t> processes(const std::string& name, std::optional<uid_t> uid = std::nullopt) {
   std::vector<pid_t> out;
   std::error_code ec;
@@ -46,11 +46,18 @@ std::vector<pid_t> processes(const std::string& name, std::optional<uid_t> uid =
       continue;
     if (uid && st.st_uid != *uid)
       continue;
-    std::ifstream comm(e.path() / "comm");
-    std::string line;
-    if (!std::getline(comm, line))
+    // /proc/PID/stat: "PID (COMM) STATE ...". A zombie is not a running daemon (and some
+    // containers' PID 1 never reaps orphans).
+    std::ifstream stat_file(e.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+    const auto open = text.find('(');
+    const auto close = text.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close + 2 >= text.size())
       continue;
-    if (name.empty() || line == name)
+    const char state = text[close + 2];
+    if (state == 'Z' || state == 'X')
+      continue;
+    if (name.empty() || text.substr(open + 1, close - open - 1) == name)
       out.push_back(static_cast<pid_t>(std::stol(pid)));
   }
   return out;
