@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -420,6 +421,37 @@ TEST_F(ManifestParserTest, RootFileAndDefaultDirectoryShareTheNamespace) {
   ManifestSet set = parse();
   EXPECT_EQ(set.errors.size(), 2u);
   EXPECT_TRUE(set.jobs.empty());
+}
+
+// Large trees are parsed on several threads; the outcome must not depend on that.
+TEST_F(ManifestParserTest, LargeTreeGivesTheSameResultAsFileByFile) {
+  constexpr int kFiles = 900;
+  for (int i = 0; i < kFiles; ++i) {
+    std::string ns = "ns-" + std::to_string(i % 3);
+    std::string name = "job-" + std::to_string(i);
+    if (i == 850)
+      name = "job-10";  // same namespace as job-10 (850 % 3 == 10 % 3): a conflict
+    std::string text = i % 7 == 0 ? manifest(name, "  paused: maybe\n") : manifest(name);
+    write(ns + "/dir-" + std::to_string(i % 11) + "/" + std::to_string(i) + ".yaml", text);
+  }
+  ManifestSet set = parse();
+  std::size_t bad = (kFiles + 6) / 7;
+  EXPECT_EQ(set.files_read, static_cast<std::size_t>(kFiles));
+  EXPECT_EQ(set.errors.size(), bad + 2) << dump(set);
+  EXPECT_EQ(set.jobs.size(), kFiles - bad - 2);
+  EXPECT_EQ(set.held_identities.count("ns-1/job-10"), 1u);
+  EXPECT_TRUE(std::is_sorted(
+      set.errors.begin(), set.errors.end(),
+      [](const ManifestDiagnostic& a, const ManifestDiagnostic& b) { return a.file < b.file; }));
+  // As a Git work tree, single files get the namespace the tree walk gives them.
+  write(".git/HEAD", "ref: refs/heads/main\n");
+  std::size_t per_file_errors = 0;
+  for (const auto& [identity, job] : set.jobs) {
+    ManifestSet one = ManifestParser().parseFile(root_ / job.source_file);
+    per_file_errors += one.errors.size();
+    EXPECT_EQ(one.jobs.count(identity), 1u) << identity;
+  }
+  EXPECT_EQ(per_file_errors, 0u);
 }
 
 TEST_F(ManifestParserTest, SelectorMatchesHostnameNameAndLabels) {
