@@ -210,7 +210,8 @@ int main(int argc, char** argv) {
       if (rc == 0) {
         auto sw = summarise(wall), sc = summarise(cpu);
         std::printf(
-            "one-file change (10 runs, fetch + new tree of %d files): wall median %.1f ms "
+            "one-file change (10 runs, fetch + new tree of %d files, unchanged ones hard-linked): "
+            "wall median %.1f ms "
             "mean %.1f max %.1f; CPU median %.1f ms mean %.1f max %.1f\n",
             manifests, sw.median * 1e3, sw.mean * 1e3, sw.max * 1e3, sc.median * 1e3, sc.mean * 1e3,
             sc.max * 1e3);

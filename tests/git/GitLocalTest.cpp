@@ -13,8 +13,8 @@ using sdk::ErrorCode;
 std::map<std::string, std::string> treeOf(const fs::path& root) {
   std::map<std::string, std::string> files;
   for (const auto& entry : fs::recursive_directory_iterator(root)) {
-    if (entry.is_regular_file()) {
-      files[fs::relative(entry.path(), root).string()] = readFile(entry.path());
+    if (fs::is_regular_file(entry.path())) {  // follows symlinks: their target's content
+      files[entry.path().lexically_relative(root).string()] = readFile(entry.path());
     }
   }
   return files;
@@ -113,6 +113,44 @@ TEST_F(GitLocalTest, DiscardsLocalModificationsAndUntrackedFiles) {
   EXPECT_EQ(treeOf(moved.checkout_path),
             (std::map<std::string, std::string>{
                 {"a.yaml", "v1\n"}, {"b.yaml", "b\n"}, {"c.yaml", "c\n"}}));
+}
+
+TEST_F(GitLocalTest, ANewTreeLinksUnchangedFilesAndWritesChangedOnes) {
+  writeFile(origin_->work() / "bin/run.sh", "#!/bin/sh\n");
+  fs::permissions(origin_->work() / "bin/run.sh", fs::perms::owner_exec, fs::perm_options::add);
+  origin_->git({"add", "bin/run.sh"});
+  origin_->commit({{"a.yaml", "1\n"}, {"dir/b.yaml", "b\n"}, {"dir/c.yaml", "c\n"}});
+  origin_->git({"rm", "-q", "dir/c.yaml"});
+  mustRun({"/bin/ln", "-s", "a.yaml", (origin_->work() / "link.yaml").string()});
+  sdk::SyncResult first;
+  ASSERT_TRUE(sync(first));
+  origin_->commit({{"a.yaml", "2\n"}, {"new.yaml", "n\n"}});
+  sdk::SyncResult second;
+  ASSERT_TRUE(sync(second));
+  const fs::path old_tree = first.checkout_path;
+  const fs::path new_tree = second.checkout_path;
+  EXPECT_EQ(treeOf(new_tree), (std::map<std::string, std::string>{{"a.yaml", "2\n"},
+                                                                  {"bin/run.sh", "#!/bin/sh\n"},
+                                                                  {"dir/b.yaml", "b\n"},
+                                                                  {"link.yaml", "2\n"},
+                                                                  {"new.yaml", "n\n"}}));
+  EXPECT_TRUE(fs::is_symlink(new_tree / "link.yaml"));
+  EXPECT_EQ(fs::read_symlink(new_tree / "link.yaml"), "a.yaml");
+  EXPECT_NE(fs::status(new_tree / "bin/run.sh").permissions() & fs::perms::owner_exec,
+            fs::perms::none);
+  // Unchanged files share the previous tree's inode; the previous tree is intact.
+  EXPECT_TRUE(fs::equivalent(new_tree / "dir/b.yaml", old_tree / "dir/b.yaml"));
+  EXPECT_TRUE(fs::equivalent(new_tree / "bin/run.sh", old_tree / "bin/run.sh"));
+  EXPECT_FALSE(fs::equivalent(new_tree / "a.yaml", old_tree / "a.yaml"));
+  EXPECT_EQ(readFile(old_tree / "a.yaml"), "1\n");
+
+  // An edit in place is noticed; the rebuilt tree owns fresh, exact files.
+  writeFile(new_tree / "dir/b.yaml", "edited\n");
+  sdk::SyncResult rebuilt;
+  ASSERT_TRUE(sync(rebuilt));
+  EXPECT_EQ(readFile(fs::path(rebuilt.checkout_path) / "dir/b.yaml"), "b\n");
+  EXPECT_FALSE(
+      fs::equivalent(fs::path(rebuilt.checkout_path) / "dir/b.yaml", old_tree / "dir/b.yaml"));
 }
 
 TEST_F(GitLocalTest, FollowsAForcePush) {

@@ -32,6 +32,8 @@ using TreePtr = std::unique_ptr<git_tree, GitFree<git_tree, git_tree_free>>;
 using IndexPtr = std::unique_ptr<git_index, GitFree<git_index, git_index_free>>;
 using ReferencePtr = std::unique_ptr<git_reference, GitFree<git_reference, git_reference_free>>;
 using OdbPtr = std::unique_ptr<git_odb, GitFree<git_odb, git_odb_free>>;
+using BlobPtr = std::unique_ptr<git_blob, GitFree<git_blob, git_blob_free>>;
+using TreeEntryPtr = std::unique_ptr<git_tree_entry, GitFree<git_tree_entry, git_tree_entry_free>>;
 
 // libgit2's own message for the last failed call on this thread (never empty).
 std::string lastGitErrorMessage();
