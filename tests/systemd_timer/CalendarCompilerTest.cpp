@@ -101,6 +101,15 @@ TEST(CalendarCompiler, CompensationOnlyInsideTheWindow) {
             Lines{"*-06-* 02:30:00 Europe/Berlin"});
 }
 
+TEST(CalendarCompiler, LinesChangeOnlyWhenTheWindowGainsOrLosesAnInstant) {
+  // Rendering every cycle must not rewrite the unit every cycle.
+  const Lines may = compile("30 2 * * *", "Europe/Berlin", "2026-05-01 00:00:00").on_calendar;
+  EXPECT_EQ(compile("30 2 * * *", "Europe/Berlin", "2026-05-20 13:07:00").on_calendar, may);
+  // Once the compensated instant has passed, its line goes.
+  EXPECT_NE(compile("30 2 * * *", "Europe/Berlin", "2026-03-29 00:59:00").on_calendar,
+            compile("30 2 * * *", "Europe/Berlin", "2026-03-29 01:00:01").on_calendar);
+}
+
 TEST(CalendarCompiler, UnknownZoneIsAnError) {
   sdk::CronExpression e;
   sdk::CronError cron_error;
