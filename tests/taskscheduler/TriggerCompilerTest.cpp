@@ -86,11 +86,28 @@ TEST(TriggerCompiler, DayOfMonthAndWeekdayOtherwiseIsGated) {
   EXPECT_EQ(c.triggers[0].kind, TriggerKind::kByMonth);
 }
 
-TEST(TriggerCompiler, TimesInDaylightSavingHoursAreGated) {
+TEST(TriggerCompiler, TimesInDaylightSavingHoursGetGatedUtcTriggers) {
+  // 02:30 in Berlin is 00:30 or 01:30 UTC, and a skipped 02:30 runs at 01:00 UTC (03:00 CEST).
   CompiledSchedule c = compile("30 2 * * *", "Europe/Berlin", "Europe/Berlin");
-  EXPECT_EQ(c.form, ScheduleForm::kEveryMinute);
-  EXPECT_EQ(c.fallback_cause, FallbackCause::kDaylightSaving);
+  EXPECT_EQ(c.form, ScheduleForm::kNativeGated);
+  EXPECT_TRUE(c.needs_gate);
+  EXPECT_TRUE(c.needs_dedupe);
+  ASSERT_EQ(c.triggers.size(), 1U);
+  const Trigger& t = c.triggers[0];
+  EXPECT_EQ(t.kind, TriggerKind::kByDay);
+  EXPECT_TRUE(t.start.utc);
+  EXPECT_EQ(t.start.hour * 60 + t.start.minute, 30U);
+  EXPECT_EQ(t.repetition.interval_seconds, 30 * 60);
   EXPECT_NE(c.report.find("02:00-03:00"), std::string::npos) << c.report;
+}
+
+TEST(TriggerCompiler, QuarterHoursInBerlinSplitAroundTheChangeHour) {
+  CompiledSchedule c = compile("*/15 * * * *", "Europe/Berlin", "Europe/Berlin");
+  EXPECT_EQ(c.form, ScheduleForm::kNativeGated);
+  ASSERT_EQ(c.triggers.size(), 3U);  // 00:00-01:45 and 03:00-23:45 local, 00:00-01:45 UTC
+  EXPECT_FALSE(c.triggers[0].start.utc);
+  EXPECT_FALSE(c.triggers[1].start.utc);
+  EXPECT_TRUE(c.triggers[2].start.utc);
 }
 
 TEST(TriggerCompiler, WindowsKeepClearOfDaylightSavingHours) {

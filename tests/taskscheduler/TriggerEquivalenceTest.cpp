@@ -110,12 +110,9 @@ TEST(TriggerEquivalence, CompiledTriggersFireExactlyAtCronInstants) {
       // The fallback only where the trigger limit or the zone forces it.
       if (compiled.form == ScheduleForm::kEveryMinute) {
         bool same_zone = std::string(scenario.job_zone) == scenario.host_zone;
-        bool dst_host = same_zone && label.find("UTC") == std::string::npos &&
-                        label.find("Kolkata") == std::string::npos;
         bool allowed = compiled.fallback_cause == FallbackCause::kTriggerLimit ||
                        (!same_zone && std::string(scenario.job_zone) != "UTC" &&
-                        compiled.fallback_cause == FallbackCause::kForeignZone) ||
-                       (dst_host && compiled.fallback_cause == FallbackCause::kDaylightSaving);
+                        compiled.fallback_cause == FallbackCause::kForeignZone);
         ASSERT_TRUE(allowed) << text << " in " << label << ": " << compiled.reason;
       }
       if (expr.isReboot()) {
@@ -192,12 +189,11 @@ TEST(TriggerEquivalence, CompiledTriggersFireExactlyAtCronInstants) {
     std::size_t n = tally.total - count(ScheduleForm::kBoot);
     std::printf(
         "  %-44s %4zu expr: native %5.1f%%, native-gated %4.1f%%, every-minute %5.1f%% "
-        "(limit %zu, zone %zu, dst %zu); max %zu triggers (%s)\n",
+        "(limit %zu, zone %zu); max %zu triggers (%s)\n",
         label.c_str(), n, 100.0 * count(ScheduleForm::kNative) / n,
         100.0 * count(ScheduleForm::kNativeGated) / n,
         100.0 * count(ScheduleForm::kEveryMinute) / n, cause(FallbackCause::kTriggerLimit),
-        cause(FallbackCause::kForeignZone), cause(FallbackCause::kDaylightSaving),
-        tally.max_triggers, tally.max_expression.c_str());
+        cause(FallbackCause::kForeignZone), tally.max_triggers, tally.max_expression.c_str());
     all += n;
     native += count(ScheduleForm::kNative);
     native_gated += count(ScheduleForm::kNativeGated);

@@ -173,6 +173,13 @@ std::vector<Progression> foldTimes(const sdk::CronExpression& expr, const Minute
   return best;
 }
 
+// A set of UTC minutes of the day (nothing to keep clear of) folded into progressions.
+std::vector<Progression> foldSet(const MinuteSet& times) {
+  std::vector<Progression> greedy = greedyProgressions(times, kMinutesPerDay, 60, nullptr);
+  std::vector<Progression> runs = runsFirstProgressions(times, kMinutesPerDay, 60, nullptr);
+  return runs.size() < greedy.size() ? runs : greedy;
+}
+
 date::sys_seconds yearStart(int year) {
   return date::sys_seconds{date::sys_days{date::year{year} / 1 / 1}};
 }
@@ -183,16 +190,33 @@ std::string hhmm(int minute_of_day) {
   return buffer;
 }
 
-// Local minutes of the day that a UTC-offset change of `tz` between 2020 and 2050 skips or
-// repeats: a repetition window that touches one of them, or a start inside one, behaves in ways
-// Task Scheduler does not document.
-MinuteSet transitionMinutes(const date::time_zone& tz, std::string& ranges) {
-  MinuteSet out;
+// What the UTC-offset changes of a zone between 2020 and 2050 do to its wall clock.
+struct OffsetChanges {
+  // Local minutes of the day some change skips or repeats: a repetition window that touches one,
+  // or a start inside one, behaves in ways Task Scheduler does not document.
+  MinuteSet local;
+  // UTC minutes of the day at which a change takes effect (where cron runs the fixed-time jobs a
+  // forward jump skipped).
+  MinuteSet utc_instants;
+  std::vector<long> offsets_minutes;  // every UTC offset in force, in minutes
+  std::string ranges;                 // "02:00-03:00, ..." for the report
+};
+
+OffsetChanges offsetChanges(const date::time_zone& tz) {
+  OffsetChanges out;
   const date::sys_seconds limit = yearStart(2050);
   date::sys_seconds t = yearStart(kStartYear);
   std::bitset<1440> seen_start;
+  auto minuteOfDay = [](long long m) {
+    return static_cast<std::size_t>(((m % kMinutesPerDay) + kMinutesPerDay) % kMinutesPerDay);
+  };
   while (t < limit) {
     date::sys_info info = tz.get_info(t);
+    long offset = static_cast<long>(info.offset.count() / 60);
+    if (std::find(out.offsets_minutes.begin(), out.offsets_minutes.end(), offset) ==
+        out.offsets_minutes.end()) {
+      out.offsets_minutes.push_back(offset);
+    }
     if (info.end >= limit) {
       break;
     }
@@ -202,25 +226,28 @@ MinuteSet transitionMinutes(const date::time_zone& tz, std::string& ranges) {
       long long b = (info.end + next.offset).time_since_epoch().count();
       long long lo = std::min(a, b) / 60;
       long long hi = (std::max(a, b) + 59) / 60;
-      int first = static_cast<int>(((lo % kMinutesPerDay) + kMinutesPerDay) % kMinutesPerDay);
       if (hi - lo >= kMinutesPerDay) {
-        out.set();
+        out.local.set();
       } else {
         for (long long m = lo; m < hi; ++m) {
-          out.set(
-              static_cast<std::size_t>(((m % kMinutesPerDay) + kMinutesPerDay) % kMinutesPerDay));
+          out.local.set(minuteOfDay(m));
         }
       }
-      if (!seen_start[static_cast<std::size_t>(first)]) {
-        seen_start.set(static_cast<std::size_t>(first));
-        if (!ranges.empty()) {
-          ranges += ", ";
+      out.utc_instants.set(minuteOfDay(info.end.time_since_epoch().count() / 60));
+      std::size_t first = minuteOfDay(lo);
+      if (!seen_start[first]) {
+        seen_start.set(first);
+        if (!out.ranges.empty()) {
+          out.ranges += ", ";
         }
-        ranges += hhmm(first) + "-" + hhmm(static_cast<int>((first + (hi - lo)) % kMinutesPerDay));
+        out.ranges +=
+            hhmm(static_cast<int>(first)) + "-" +
+            hhmm(static_cast<int>((static_cast<long long>(first) + (hi - lo)) % kMinutesPerDay));
       }
     }
     t = info.end;
   }
+  std::sort(out.offsets_minutes.begin(), out.offsets_minutes.end());
   return out;
 }
 
@@ -449,8 +476,8 @@ bool compileSchedule(const sdk::CronExpression& expr, std::string_view job_zone,
                   "the job's zone " + job_tz->name() + " is neither the host's zone (" +
                       host_tz->name() + ") nor UTC; Task Scheduler has local or UTC times only");
     } else {
-      std::string dst_ranges;
-      MinuteSet blocked = utc_job ? MinuteSet{} : transitionMinutes(*host_tz, dst_ranges);
+      OffsetChanges changes = utc_job ? OffsetChanges{} : offsetChanges(*host_tz);
+      const MinuteSet& blocked = changes.local;
       MinuteSet times;
       for (std::size_t h = 0; h < 24; ++h) {
         for (std::size_t m = 0; m < 60; ++m) {
@@ -459,12 +486,25 @@ bool compileSchedule(const sdk::CronExpression& expr, std::string_view job_zone,
           }
         }
       }
-      if ((times & blocked).any()) {
-        everyMinute(out, FallbackCause::kDaylightSaving,
-                    "it runs at local times that offset changes of " + host_tz->name() +
-                        " skip or repeat (" + dst_ranges +
-                        "); Task Scheduler does not document starts there");
-      } else {
+      // Local times an offset change skips or repeats get UTC triggers every day instead, at
+      // each UTC time they can fall on, plus the instants the changes take effect (cron runs
+      // skipped fixed-time jobs then); run's gate and dedupe make that exact.
+      const MinuteSet risky = times & blocked;
+      MinuteSet utc_times;
+      for (std::size_t m = 0; m < kMinutesPerDay; ++m) {
+        if (risky[m]) {
+          for (long offset : changes.offsets_minutes) {
+            long utc = static_cast<long>(m) - offset;
+            utc_times.set(static_cast<std::size_t>(((utc % kMinutesPerDay) + kMinutesPerDay) %
+                                                   kMinutesPerDay));
+          }
+        }
+      }
+      if (risky.any()) {
+        utc_times |= changes.utc_instants;
+      }
+      times &= ~blocked;
+      {
         // Days: one trigger template, or two for cron's day-of-month OR day-of-week.
         std::vector<Trigger> days;
         const auto& dom = expr.daysOfMonth();
@@ -495,14 +535,20 @@ bool compileSchedule(const sdk::CronExpression& expr, std::string_view job_zone,
               "; day-of-month AND day-of-week is not a Task Scheduler schedule, so the triggers "
               "select the days of the month and run drops the wrong weekdays";
         }
-        std::vector<Progression> progressions = foldTimes(expr, times, blocked);
-        std::size_t count = days.size() * progressions.size();
+        std::vector<Progression> progressions =
+            times.any() ? foldTimes(expr, times, blocked) : std::vector<Progression>{};
+        std::vector<Progression> utc_progressions = foldSet(utc_times);
+        std::size_t count = days.size() * progressions.size() + utc_progressions.size();
         if (count > kMaxTriggers) {
-          everyMinute(out, FallbackCause::kTriggerLimit,
-                      "it needs " + std::to_string(count) + " triggers (" +
-                          std::to_string(progressions.size()) + " time progressions x " +
-                          std::to_string(days.size()) + " day sets), more than the schema's " +
-                          std::to_string(kMaxTriggers));
+          everyMinute(
+              out, FallbackCause::kTriggerLimit,
+              "it needs " + std::to_string(count) + " triggers (" +
+                  std::to_string(progressions.size()) + " time progressions x " +
+                  std::to_string(days.size()) + " day sets" +
+                  (utc_progressions.empty() ? std::string()
+                                            : " + " + std::to_string(utc_progressions.size()) +
+                                                  " UTC triggers around offset changes") +
+                  "), more than the schema's " + std::to_string(kMaxTriggers));
         } else {
           for (const auto& day : days) {
             for (const auto& p : progressions) {
@@ -519,6 +565,29 @@ bool compileSchedule(const sdk::CronExpression& expr, std::string_view job_zone,
               out.triggers.push_back(t);
             }
           }
+          for (const auto& p : utc_progressions) {
+            Trigger t = everyDay(std::bitset<13>{}.set().reset(0));
+            t.start.year = kStartYear;
+            t.start.hour = static_cast<unsigned>(p.start / 60);
+            t.start.minute = static_cast<unsigned>(p.start % 60);
+            t.start.utc = true;
+            if (p.count > 1) {
+              t.has_repetition = true;
+              t.repetition.interval_seconds = p.step * 60L;
+              t.repetition.duration_seconds = windowSeconds(p);
+            }
+            out.triggers.push_back(t);
+          }
+          if (!utc_progressions.empty()) {
+            gated = true;
+            out.needs_dedupe = true;
+            day_reason +=
+                "; " + std::to_string(utc_progressions.size()) +
+                " UTC trigger(s) every day cover the local times that offset changes of " +
+                host_tz->name() + " skip or repeat (" + changes.ranges +
+                "), at every UTC time they can fall on, and run keeps only the "
+                "cron instants";
+          }
           out.form = gated ? ScheduleForm::kNativeGated : ScheduleForm::kNative;
           out.needs_gate = gated;
           std::string zone_reason =
@@ -527,9 +596,12 @@ bool compileSchedule(const sdk::CronExpression& expr, std::string_view job_zone,
                   ? "local times; " + host_tz->name() + " has no offset changes"
                   : "local times, every start and repetition window clear of the offset "
                     "changes of " +
-                        host_tz->name() + " (" + dst_ranges + ")";
-          out.reason = std::to_string(progressions.size()) + " time progression(s) x " +
-                       std::to_string(days.size()) + " day set(s), " + zone_reason + day_reason;
+                        host_tz->name() + " (" + changes.ranges + ")";
+          out.reason = (progressions.empty()
+                            ? std::string("no local triggers (every time is near an offset change)")
+                            : std::to_string(progressions.size()) + " time progression(s) x " +
+                                  std::to_string(days.size()) + " day set(s), " + zone_reason) +
+                       day_reason;
         }
       }
     }

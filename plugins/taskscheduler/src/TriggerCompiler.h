@@ -14,12 +14,16 @@ enum class ScheduleForm {
   // The triggers fire exactly at the cron instants. With needs_dedupe (day-of-month OR
   // day-of-week), two triggers can fire for the same minute on a day that matches both fields.
   kNative,
-  // Calendar triggers fire on a superset of the cron days (day-of-month AND day-of-week that the
-  // schedule types cannot express); `run` drops the extra days with the gate.
+  // Triggers fire at a superset of the cron instants and `run` drops the rest with the gate:
+  // calendar triggers on the days of the month when day-of-month AND day-of-week is no schedule
+  // type; and, for local times that an offset change of the host's zone skips or repeats (where
+  // Task Scheduler's behaviour is not documented), daily UTC triggers at every UTC time those
+  // local times can fall on plus the instants the changes take effect. Local triggers and their
+  // repetition windows always keep clear of those local times.
   kNativeGated,
-  // The fallback: one UTC trigger every minute, `run` gates on the expression. Used when the
-  // expression needs more than kMaxTriggers triggers, when the job's zone is neither the host's
-  // nor UTC, or when the schedule touches a daylight-saving transition of the host's zone.
+  // The fallback: one UTC trigger every minute, `run` gates on the expression. Used only when the
+  // expression needs more than kMaxTriggers triggers, or when the job's zone is neither the
+  // host's nor UTC.
   kEveryMinute,
   // @reboot: a BootTrigger.
   kBoot,
@@ -35,7 +39,7 @@ inline constexpr std::size_t kMaxTriggers = 48;
 inline constexpr int kStartYear = 2020;
 
 // Why the every-minute form was used.
-enum class FallbackCause { kNone, kTriggerLimit, kForeignZone, kDaylightSaving };
+enum class FallbackCause { kNone, kTriggerLimit, kForeignZone };
 
 struct CompiledSchedule {
   ScheduleForm form = ScheduleForm::kEveryMinute;
