@@ -22,11 +22,13 @@ namespace crontopus::plugins::taskscheduler {
 //  2. Gate: if CronExpression::firesAt(m, zone) is false (zone = the job's spec.timezone, else
 //     the agent's default zone, else the host's), exit 0 without running or reporting anything.
 //     Needed for the "every-minute-gated" form (one trigger each minute) and the "native-gated"
-//     form (calendar triggers on a superset of the days).
+//     form (calendar triggers on a superset of the days, and daily UTC triggers at every UTC time
+//     a local time near a daylight-saving change can fall on).
 //  3. Dedupe: atomically compare-and-set a per-job "last scheduled minute handled" stamp in the
 //     job's state directory; if the stamp is already >= m, exit 0 without running. Needed when
 //     day-of-month and day-of-week are both restricted (two trigger sets that both fire on a day
-//     matching both fields) and as a guard against a trigger firing twice.
+//     matching both fields), when a UTC trigger and a local one meet at a minute after a
+//     daylight-saving change, and as a guard against a trigger firing twice.
 //  Skip both for @reboot (BootTrigger, no scheduled minute).
 // MultipleInstancesPolicy is IgnoreNew, so a run still going when the next minute's trigger fires
 // makes Task Scheduler skip that start (the wrapper never sees it).
