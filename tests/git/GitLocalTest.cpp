@@ -144,6 +144,12 @@ TEST_F(GitLocalTest, ANewTreeLinksUnchangedFilesAndWritesChangedOnes) {
   EXPECT_FALSE(fs::equivalent(new_tree / "a.yaml", old_tree / "a.yaml"));
   EXPECT_EQ(readFile(old_tree / "a.yaml"), "1\n");
 
+  // An edit through the previous tree's path reaches the shared inode: noticed too.
+  writeFile(old_tree / "bin/run.sh", "#!/bin/sh\nexit 1\n");
+  sdk::SyncResult after_old_edit;
+  ASSERT_TRUE(sync(after_old_edit));
+  EXPECT_EQ(readFile(fs::path(after_old_edit.checkout_path) / "bin/run.sh"), "#!/bin/sh\n");
+
   // An edit in place is noticed; the rebuilt tree owns fresh, exact files.
   writeFile(new_tree / "dir/b.yaml", "edited\n");
   sdk::SyncResult rebuilt;

@@ -705,9 +705,10 @@ class Syncer {
       return {Result::failure(ErrorCode::kIo, "git: " + why), false};
     }
     // Keep the previous tree too: a reader that got its path in the last cycle may still use it.
+    // (A rebuild of the same revision has no new previous: nothing to prune then.)
     for (const auto& entry : fs::directory_iterator(trees, ec)) {
       std::string name = entry.path().filename().string();
-      if (name != revision && name != previous) {
+      if (previous != revision && name != revision && name != previous) {
         fs::remove_all(entry.path(), ec);
       }
     }
@@ -862,7 +863,15 @@ GitSync::GitSync(Poco::Logger* logger, const std::atomic<bool>* stop_requested)
     : logger_(logger), stop_requested_(stop_requested) {}
 
 void GitSync::watchTree() {
-  if (!watch_.watch(published_path_) && logger_ != nullptr) {
+  // The published tree and the one kept beside it, which may share its files.
+  std::vector<std::string> roots = {published_path_};
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::path(published_path_).parent_path(), ec)) {
+    if (entry.path().string() != published_path_ && entry.is_directory(ec)) {
+      roots.push_back(entry.path().string());
+    }
+  }
+  if (!watch_.watch(roots) && logger_ != nullptr) {
     logger_->debug(
         "git: cannot watch %s for local edits; it is rebuilt on the next commit or "
         "agent start",

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace crontopus::plugins::git {
 
@@ -22,8 +23,10 @@ class TreeWatch {
   TreeWatch(const TreeWatch&) = delete;
   TreeWatch& operator=(const TreeWatch&) = delete;
 
-  // Watches every directory below `root`, replacing any previous watch. False if not possible.
-  bool watch(const std::string& root);
+  // Watches every directory below each root, replacing any previous watch. False if not
+  // possible. Trees that share files through hard links must be watched together: an edit
+  // through one path is reported only on that path's directory.
+  bool watch(const std::vector<std::string>& roots);
   State poll();
   void reset();
 

@@ -24,7 +24,7 @@ void TreeWatch::reset() {
 
 #if defined(__linux__)
 
-bool TreeWatch::watch(const std::string& root) {
+bool TreeWatch::watch(const std::vector<std::string>& roots) {
   reset();
   fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd_ < 0) {
@@ -37,11 +37,14 @@ bool TreeWatch::watch(const std::string& root) {
     return ::inotify_add_watch(fd_, dir.c_str(), mask | IN_ONLYDIR | IN_DONT_FOLLOW) >= 0;
   };
   std::error_code ec;
-  bool ok = add(root);
-  for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
-       ok && !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_directory(ec) && !it->is_symlink(ec)) {
-      ok = add(it->path());
+  bool ok = true;
+  for (const std::string& root : roots) {
+    ok = ok && add(root);
+    for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+         ok && !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_directory(ec) && !it->is_symlink(ec)) {
+        ok = add(it->path());
+      }
     }
   }
   if (!ok || ec) {
@@ -65,8 +68,8 @@ TreeWatch::State TreeWatch::poll() {
 
 #else
 
-bool TreeWatch::watch(const std::string& root) {
-  (void)root;
+bool TreeWatch::watch(const std::vector<std::string>& roots) {
+  (void)roots;
   reset();
   return false;
 }
