@@ -176,7 +176,7 @@ void Engine::writeRunSpecs(const std::map<std::string, DesiredJob>& desired, boo
         d.job.timezone.empty() ? config_.agent.default_timezone : d.job.timezone;
     const bool gate = !zone.empty() && zone != host_zone_;
     RunSpec spec = runSpecFor(d.job, zone, gate);
-    spec.control_plane = controlplane::runSpecControlPlane(config_);
+    spec.control_plane = controlplane::runSpecControlPlane(config_, run_state_dir_);
     const std::string text = toJson(spec);
     if (readIfExists(path) == text)
       continue;

@@ -44,6 +44,8 @@ class Engine {
 
   sdk::SchedulerPlugin& scheduler() { return *scheduler_; }
   const std::string& schedulerId() const { return scheduler_id_; }
+  // Where run specs (and `run`'s check-in spool) live: see makeScheduler.
+  const std::string& runStateDirectory() const { return run_state_dir_; }
 
  private:
   CycleReport cycleOnce(bool apply);

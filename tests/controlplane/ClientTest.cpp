@@ -1,14 +1,18 @@
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 
 #include <gtest/gtest.h>
 
 #include "FakeControlPlane.h"
+#include "RunSupport.h"
 #include "TestSupport.h"
+#include "controlplane/CheckIn.h"
 #include "controlplane/ControlPlane.h"
 #include "controlplane/HttpClient.h"
 #include "controlplane/Protocol.h"
+#include "controlplane/Spool.h"
 #include "controlplane/TokenFile.h"
 
 namespace crontopus::core::controlplane {
@@ -321,6 +325,52 @@ TEST_F(TlsTest, SelfSignedServerRefusedWithoutCaFileAcceptedWithIt) {
   auto r = client.post("/api/endpoints/enroll", R"({"name": "x"})", "enroll-secret", quick(3));
   EXPECT_EQ(r.status, 201) << r.describe();
   EXPECT_EQ(server.count("/api/endpoints/enroll"), 1u);
+}
+
+}  // namespace
+}  // namespace crontopus::core::controlplane
+
+namespace crontopus::core::controlplane {
+namespace {
+
+TEST(ControlPlaneSpool, DeliversOldestFirstAcrossSpoolsAndNeverFollowsLinks) {
+  FakeControlPlane server;
+  TempDir dir;
+  const AgentConfig config = configFor(dir, server);
+  const auto token = tests::enrollInto(server, config.agent.token_path);
+  Spool own(spoolDirectory(config));
+  Spool user(dir / "home/.crontopus/spool");
+  for (int i = 0; i < 4; ++i) {
+    RunRecord r;
+    r.ns = "n";
+    r.name = "job-" + std::to_string(i);
+    r.status = "success";
+    (i % 2 == 0 ? own : user).add(checkInBody(0, r));
+  }
+  // Planted by the job's user: must not make the agent send the token file's content.
+  ASSERT_EQ(symlink(config.agent.token_path.c_str(),
+                    (user.dir() + "/00000000T000000.000000Z-0000000001-0000.json").c_str()),
+            0);
+  ControlPlane cp(config);
+  cp.addSpool(user.dir());
+  cp.start();
+  ASSERT_TRUE(waitFor([&] { return server.checkins().size() >= 4; }, 15s));
+  ASSERT_TRUE(waitFor([&] { return !own.hasPending() && !user.hasPending(); }, 5s));
+  cp.stop();
+  const auto checkins = server.checkins();
+  ASSERT_EQ(checkins.size(), 4u);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(checkins[static_cast<std::size_t>(i)]->getValue<std::string>("job_name"),
+              "job-" + std::to_string(i));
+    EXPECT_EQ(checkins[static_cast<std::size_t>(i)]->getValue<int>("endpoint_id"),
+              token.endpoint_id);
+  }
+  for (const auto& r : server.requests("/api/runs/check-in"))
+    EXPECT_EQ(r.body.find(token.token), std::string::npos);
+  struct stat st {};
+  EXPECT_EQ(
+      lstat((user.dir() + "/00000000T000000.000000Z-0000000001-0000.json.corrupt").c_str(), &st),
+      0);
 }
 
 }  // namespace

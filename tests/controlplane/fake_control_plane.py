@@ -87,6 +87,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        # Headers and body go out in separate writes: without this each answer on a kept-alive
+        # connection waits for the client's delayed ACK.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with LOCK:
             CONNECTIONS.add(self.connection)
 

@@ -24,13 +24,14 @@ bool permanentRejection(int status) {
 
 }  // namespace
 
-RunSpec::ControlPlane runSpecControlPlane(const AgentConfig& config) {
+RunSpec::ControlPlane runSpecControlPlane(const AgentConfig& config,
+                                          const std::string& run_state_dir) {
   RunSpec::ControlPlane cp;
   cp.api_url = config.backend.api_url;
   if (cp.api_url.empty())
     return cp;
   cp.token_path = config.agent.token_path;
-  cp.spool_dir = spoolDirectory(config);
+  cp.spool_dir = run_state_dir + "/spool";
   cp.ca_file = config.backend.ca_file;
   cp.allow_insecure_http = config.backend.allow_insecure_http;
   return cp;

@@ -22,8 +22,11 @@ enum class CheckInOutcome {
 // Never throws; never changes what the job returned.
 CheckInOutcome reportRun(const RunSpec& spec, const RunRecord& record);
 
-// What the agent writes into each run spec for `reportRun` (no secret).
-RunSpec::ControlPlane runSpecControlPlane(const AgentConfig& config);
+// What the agent writes into each run spec for `reportRun` (no secret). The spool is
+// <run_state_dir>/spool: the agent's own state directory, or the home of the user the scheduler
+// runs jobs as (cron's `user` option), who can write there but cannot read the token file.
+RunSpec::ControlPlane runSpecControlPlane(const AgentConfig& config,
+                                          const std::string& run_state_dir);
 
 // <state_dir>/spool
 std::string spoolDirectory(const AgentConfig& config);

@@ -75,7 +75,7 @@ std::string enrollmentHint(const HttpResponse& r) {
 }  // namespace
 
 ControlPlane::ControlPlane(const AgentConfig& config)
-    : config_(config), spool_(spoolDirectory(config)) {
+    : config_(config), spools_{Spool(spoolDirectory(config))} {
   try {
     endpoint_client_ = std::make_unique<HttpClient>(settingsFor(config_));
     flush_client_ = std::make_unique<HttpClient>(settingsFor(config_));
@@ -89,12 +89,18 @@ ControlPlane::~ControlPlane() {
   stop();
 }
 
+void ControlPlane::addSpool(const std::string& dir) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (!started_ && dir != spools_.front().dir())
+    spools_.emplace_back(dir);
+}
+
 void ControlPlane::start() {
   std::lock_guard<std::mutex> guard(mutex_);
   if (started_)
     return;
   started_ = true;
-  platform::makeDirectories(spool_.dir(), 0700);
+  platform::makeDirectories(spools_.front().dir(), 0700);
   endpoint_thread_ = std::thread([this] { endpointLoop(); });
   flush_thread_ = std::thread([this] { flushLoop(); });
 }
@@ -317,26 +323,38 @@ void ControlPlane::endpointLoop() {
 
 ControlPlane::Clock::time_point ControlPlane::flushOnce(const AgentToken& token) {
   std::size_t delivered = 0;
-  const auto names = spool_.pending();
-  for (const auto& name : names) {
+  // Oldest first across all spools: the names start with the time the run ended.
+  std::vector<std::pair<std::string, const Spool*>> queue;
+  for (const auto& spool : spools_) {
+    for (auto& name : spool.pending())
+      queue.emplace_back(std::move(name), &spool);
+  }
+  std::sort(queue.begin(), queue.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  auto summary = [&] {
+    if (delivered > 0)
+      log().information("delivered " + std::to_string(delivered) + " spooled check-in(s)");
+  };
+  for (const auto& [name, spool] : queue) {
     {
       std::lock_guard<std::mutex> guard(mutex_);
       if (stop_)
         break;
     }
+    const std::string path = spool->dir() + "/" + name;
     std::string body;
     try {
-      body = withEndpointId(spool_.read(name), token.endpoint_id);
+      body = withEndpointId(spool->read(name), token.endpoint_id);
     } catch (const Poco::FileNotFoundException&) {
       continue;
     } catch (const Poco::Exception& e) {
       // Kept for the operator, out of the queue: it can never be sent as it is.
-      const std::string path = spool_.dir() + "/" + name;
       if (std::rename(path.c_str(), (path + ".corrupt").c_str()) != 0) {
         log().error("cannot set aside " + path + ": " + std::strerror(errno));
+        summary();
         return Clock::now() + kFlushMaxBackoff;
       }
-      log().error("spooled check-in " + path + " is not valid JSON (" + e.message() +
+      log().error("spooled check-in " + path + " is not a valid check-in (" + e.message() +
                   "); renamed to " + name + ".corrupt");
       continue;
     }
@@ -344,20 +362,21 @@ ControlPlane::Clock::time_point ControlPlane::flushOnce(const AgentToken& token)
     policy.max_attempts = 1;  // this loop is the retry, with its own back-off
     const HttpResponse r = flush_client_->post("/api/runs/check-in", body, token.token, policy);
     if (r.ok()) {
-      spool_.remove(name);
+      // A kill between the server's commit and this unlink sends this one check-in again after
+      // the restart: the only duplicate possible (see README, "Run check-ins").
+      spool->remove(name);
       ++delivered;
       std::lock_guard<std::mutex> guard(mutex_);
       flush_failures_ = 0;
       continue;
     }
     if (permanentRejection(r.status)) {
-      log().error("the control plane can never accept spooled check-in " + name + " (" +
+      log().error("the control plane can never accept spooled check-in " + path + " (" +
                   r.describe() + "); removed from the spool (the run is in the local run log)");
-      spool_.remove(name);
+      spool->remove(name);
       continue;
     }
-    if (delivered > 0)
-      log().information("delivered " + std::to_string(delivered) + " spooled check-in(s)");
+    summary();
     if (r.status == 401 || r.status == 403 || r.status == 404)
       return Clock::now() + kFlushAuthBackoff;
     int failures = 0;
@@ -370,14 +389,14 @@ ControlPlane::Clock::time_point ControlPlane::flushOnce(const AgentToken& token)
       delay = std::max(delay, r.retry_after);
     return Clock::now() + delay;
   }
-  if (delivered > 0)
-    log().information("delivered " + std::to_string(delivered) + " spooled check-in(s)");
-  return Clock::now() + (names.empty() ? kSpoolPoll : 0s);
+  summary();
+  return Clock::now() + (queue.empty() ? kSpoolPoll : 0s);
 }
 
 void ControlPlane::flushLoop() {
   try {
-    spool_.removeStaleTemporaries(3600);
+    for (const auto& spool : spools_)
+      spool.removeStaleTemporaries(3600);
     while (true) {
       std::optional<AgentToken> token = this->token();
       Clock::time_point next = Clock::now() + kSpoolPoll;
@@ -385,8 +404,7 @@ void ControlPlane::flushLoop() {
         if (token)
           next = flushOnce(*token);
       } catch (const Poco::Exception& e) {
-        log().error("spool " + spool_.dir() + ": " + e.displayText() +
-                    "; trying again in a minute");
+        log().error("check-in spool: " + e.displayText() + "; trying again in a minute");
         next = Clock::now() + 60s;
       }
       if (!waitUntil(next, wake_flush_))

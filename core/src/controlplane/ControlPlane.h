@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "Config.h"
 #include "State.h"
@@ -35,6 +36,10 @@ class ControlPlane {
 
   // Whether the configuration asks for a control plane at all (standalone otherwise).
   static bool configured(const AgentConfig& config) { return !config.backend.api_url.empty(); }
+
+  // Another spool to deliver from, e.g. <home>/.crontopus/spool of the user the scheduler runs
+  // jobs as (written by `run` as that user). Call before start(). The agent never creates it.
+  void addSpool(const std::string& dir);
 
   void start();
   // Cancels calls in flight and joins both threads; idempotent.
@@ -66,7 +71,7 @@ class ControlPlane {
   bool waitUntil(Clock::time_point when, bool& flag);
 
   const AgentConfig config_;
-  Spool spool_;
+  std::vector<Spool> spools_;  // the agent's own first
   std::unique_ptr<HttpClient> endpoint_client_;
   std::unique_ptr<HttpClient> flush_client_;
 

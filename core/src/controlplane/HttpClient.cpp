@@ -263,6 +263,9 @@ HttpResponse HttpClient::attempt(const std::string& path, const std::string& jso
     request.setContentLength(static_cast<std::streamsize>(json.size()));
     request.setKeepAlive(true);
     std::ostream& body = s.sendRequest(request);
+    // Poco sends the header and the body in two writes; with Nagle's algorithm the body waits
+    // for the server's delayed ACK (40 ms on Linux) on a kept-alive connection.
+    s.socket().setNoDelay(true);
     body.write(json.data(), static_cast<std::streamsize>(json.size()));
     body.flush();
     if (!body)

@@ -1,6 +1,7 @@
 #include "controlplane/Spool.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,8 @@
 namespace crontopus::core::controlplane {
 
 namespace {
+
+constexpr off_t kMaxFile = 1024 * 1024;
 
 bool isCheckIn(const char* name) {
   const std::size_t len = std::strlen(name);
@@ -90,12 +93,27 @@ bool Spool::hasPending() const {
 }
 
 std::string Spool::read(const std::string& name) const {
-  std::ifstream in(dir_ + "/" + name, std::ios::binary);
-  if (!in)
-    throw Poco::FileNotFoundException("spooled check-in " + dir_ + "/" + name);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  // A spool may belong to the user the jobs run as: never follow a link planted there.
+  const std::string path = dir_ + "/" + name;
+  const int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      throw Poco::FileNotFoundException("spooled check-in " + path);
+    throw Poco::DataFormatException("cannot open " + path + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  std::string text;
+  const bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= kMaxFile;
+  if (regular) {
+    char buffer[16384];
+    ssize_t n = 0;
+    while ((n = ::read(fd, buffer, sizeof buffer)) > 0)
+      text.append(buffer, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  if (!regular)
+    throw Poco::DataFormatException(path + " is not a regular file of at most 1 MB");
+  return text;
 }
 
 bool Spool::remove(const std::string& name) const {
