@@ -365,6 +365,30 @@ TEST(CronE2E, JobRunsIsUpdatedAndRemovedOnARealCronDaemon) {
             << " s\n";
   EXPECT_EQ(crontab(), installed);
 
+  // Paused in Git: the entry stays, commented out, and nothing else moves.
+  user.write(repo + "/e2e/writer.yaml", manifest(user, "v2") + "  paused: true\n");
+  git({"commit", "-q", "-a", "-m", "pause writer"});
+  r = agentDo({"apply"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("pause "), std::string::npos) << r.out;
+  const std::string paused = crontab();
+  EXPECT_EQ(paused, foreign + "# CRONTOPUS:e2e/writer\n#" + block.substr(block.find('\n') + 1));
+
+  // A broken manifest for the installed job: the entry is kept, the job is in error, exit 1.
+  user.write(repo + "/e2e/writer.yaml",
+             "apiVersion: v1\nkind: Job\nmetadata:\n  name: writer\n"
+             "  tenant: e2e\nspec:\n  schedule: \"61 * * * *\"\n"
+             "  command: /bin/true\n");
+  git({"commit", "-q", "-a", "-m", "break writer"});
+  r = agentDo({"apply"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("spec.schedule"), std::string::npos) << r.out;
+  EXPECT_EQ(crontab(), paused);
+  EXPECT_TRUE(fs::exists(spec)) << "a kept job keeps its run spec";
+  r = agentDo({"status"});
+  EXPECT_NE(r.out.find("e2e/writer"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" error "), std::string::npos) << r.out;
+
   // Phase 3: the manifest is deleted; the entry and its run spec go, the user's lines stay.
   git({"rm", "-q", "e2e/writer.yaml"});
   git({"commit", "-q", "-m", "remove writer"});
