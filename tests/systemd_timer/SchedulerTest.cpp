@@ -279,6 +279,22 @@ TEST_F(SchedulerTest, StrayOwnedCopiesAreDriftAndRemoved) {
   EXPECT_EQ(installed()["default/a"].text, rendered.text);
 }
 
+TEST_F(SchedulerTest, OwnedCopyUnderAnotherJobsNameIsReplaced) {
+  // A hand-made copy of a's timer under b's name is ours (it has a marker): adding b replaces
+  // it, and a does not delete it as a stray in the same batch.
+  const sdk::Job a = job("a");
+  const sdk::Job b = job("b", "0 5 * * *");
+  applyOk({change(sdk::ChangeKind::kAdd, a)});
+  writeFile(dir_ / timer("b"), readFile(dir_ / timer("a")));
+  applyOk({change(sdk::ChangeKind::kDrift, a), change(sdk::ChangeKind::kAdd, b)});
+  auto entries = installed();
+  sdk::RenderedEntry ra, rb;
+  ASSERT_TRUE(scheduler_->render(a, ra).ok());
+  ASSERT_TRUE(scheduler_->render(b, rb).ok());
+  EXPECT_EQ(entries["default/a"].text, ra.text);
+  EXPECT_EQ(entries["default/b"].text, rb.text);
+}
+
 TEST_F(SchedulerTest, FailingSystemctlIsReported) {
   fake_->fail_on_ = "daemon-reload";
   const sdk::Result r = scheduler_->apply({change(sdk::ChangeKind::kAdd, job("a"))});

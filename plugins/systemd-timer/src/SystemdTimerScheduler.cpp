@@ -355,6 +355,7 @@ Result SystemdTimerScheduler::doApply(const std::vector<sdk::Change>& changes) {
   };
   std::vector<Planned> planned;
   std::set<std::string> seen;
+  std::set<std::string> written;  // every file name this batch writes: never deleted as stray
   for (const auto& change : changes) {
     if (!isIdentity(change.identity)) {
       return Result::failure(ErrorCode::kInternal,
@@ -383,13 +384,17 @@ Result SystemdTimerScheduler::doApply(const std::vector<sdk::Change>& changes) {
         if (Result r = store_.read(file.name, existing); !r) {
           return r;
         }
-        if (existing && markerIdentity(*existing) != change.identity) {
+        // A file of this name carrying another job's marker is still ours (a hand-made copy):
+        // it is replaced, and the other job sees it as drift. One without a marker is not.
+        if (existing && !markerIdentity(*existing)) {
           return Result::failure(ErrorCode::kConflict,
                                  "systemd-timer backend: refusing to overwrite " + store_.dir() +
                                      "/" + file.name +
-                                     ": it exists and was not written by crontopus for " +
-                                     change.identity + "; move it away or rename the job");
+                                     ": it exists and was not written by crontopus; move it away "
+                                     "or rename the job " +
+                                     change.identity);
         }
+        written.insert(file.name);
       }
     }
     planned.push_back(std::move(p));
@@ -412,7 +417,7 @@ Result SystemdTimerScheduler::doApply(const std::vector<sdk::Change>& changes) {
       return r;
     }
     for (const auto& file : owned) {
-      if (file.identity == p.change->identity) {
+      if (file.identity == p.change->identity && written.count(file.name) == 0) {
         if (Result r = store_.remove(file.name); !r) {
           return r;
         }
@@ -440,7 +445,8 @@ Result SystemdTimerScheduler::doApply(const std::vector<sdk::Change>& changes) {
       }
     }
     for (const auto& file : owned) {
-      if (file.identity == p.change->identity && wanted.count(file.name) == 0) {
+      if (file.identity == p.change->identity && wanted.count(file.name) == 0 &&
+          written.count(file.name) == 0) {
         if (Result r = store_.remove(file.name); !r) {
           return r;
         }

@@ -19,9 +19,9 @@ namespace crontopus::plugins::systemd_timer {
 //
 // Entry text: see UnitFiles.h (both files byte for byte, then "# enabled: yes|no"). Ownership:
 // a file is ours when its first line is "# CRONTOPUS:<ns>/<name>" (the units also carry
-// X-Crontopus-Identity= for `systemctl show`); nothing else in the directory is read past its
-// first bytes, changed or removed, and apply() refuses (kConflict) to overwrite a file of a job's
-// name that lacks our marker.
+// X-Crontopus-Identity= for `systemctl show`); other files in the directory are read only to
+// look for the marker and are never changed or removed, and apply() refuses (kConflict) to
+// overwrite a file of a job's name that lacks the marker.
 //
 // apply() order, chosen so that systemd never runs a timer whose file is gone:
 //   1. removed jobs: `disable --now <timer>` while its file still exists, then delete its files;

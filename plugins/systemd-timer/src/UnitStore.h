@@ -15,9 +15,9 @@ struct OwnedFile {
   std::string content;   // exact bytes
 };
 
-// The unit directory on disk (POSIX). Reads every *.service / *.timer regular file's first line
-// to find ours; never opens anything else, and callers only change files scan() reported as
-// ours or files that do not exist yet.
+// The unit directory on disk (POSIX). Reads every *.service / *.timer regular file to find ours
+// (by the marker line) and never opens anything else; callers only change files that carry the
+// marker or do not exist yet.
 class UnitStore {
  public:
   explicit UnitStore(std::string dir) : dir_(std::move(dir)) {}
