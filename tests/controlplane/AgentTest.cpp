@@ -184,6 +184,44 @@ TEST(AgentOutage, FiftyRunsArriveExactlyOnceInOrderAcrossASigkillMidFlush) {
   EXPECT_EQ(filesContaining(log, "enroll-secret", {}), std::vector<std::string>{});
 }
 
+// The documented window: killed after the control plane stored a check-in but before the
+// agent removed its file, the agent sends that one check-in again. Nothing else repeats.
+TEST(AgentOutage, KillBetweenCommitAndRemovalRepeatsOnlyThatCheckIn) {
+  FakeControlPlane server;
+  TempDir dir;
+  const std::string state = dir / "state";
+  const std::string log = dir / "agent.log";
+  AgentProcess agent(agentConfig(dir, server), log);
+  agent.start();
+  ASSERT_TRUE(waitFor([&] { return readIfAny(state + "/agent-token").size() > 0; }, 15s))
+      << readIfAny(log);
+  server.control(R"({"action": "down"})");
+  char name[32];
+  for (int i = 0; i < 10; ++i) {
+    std::snprintf(name, sizeof name, "job-%02d", i);
+    writeRunSpec(state, runSpec(state, "window", name, "true", server.url()));
+    ASSERT_EQ(runWrapper(state, std::string("window/") + name).exit_code, 0);
+  }
+  server.control(R"({"action": "hang_after_commit", "after": 3, "count": 1})");
+  server.control(R"({"action": "up"})");
+  agent.hangUp();
+  ASSERT_TRUE(waitFor([&] { return server.state()->getValue<int>("held") == 1; }, 60s))
+      << readIfAny(log);
+  agent.signal(SIGKILL);
+  server.control(R"({"action": "release"})");
+  agent.start();
+  core::controlplane::Spool spool(state + "/spool");
+  ASSERT_TRUE(waitFor([&] { return !spool.hasPending(); }, 60s)) << readIfAny(log);
+  agent.signal(SIGTERM);
+  std::vector<std::string> names;
+  for (const auto& c : server.checkins())
+    names.push_back(c->getValue<std::string>("job_name"));
+  const std::vector<std::string> expected = {"job-00", "job-01", "job-02", "job-03",
+                                             "job-03", "job-04", "job-05", "job-06",
+                                             "job-07", "job-08", "job-09"};
+  EXPECT_EQ(names, expected);
+}
+
 TEST(AgentStandalone, NoApiUrlMeansNoControlPlaneAndNoComplaint) {
   TempDir dir;
   std::ostringstream c;

@@ -19,6 +19,7 @@ The control port (plain HTTP) takes:
        fail {status, count, route, retry_after}   answer the next `count` matching requests
        hang {route, count, after}         hold matching requests (after the first `after`)
                                           without committing them
+       hang_after_commit {count, after}   store matching check-ins, then hold the answer
        release                            let held requests go (closed without an answer)
        delete_endpoint {id}
        id_field {value: agent_id|endpoint_id|both}   shape of the enrollment answer
@@ -43,7 +44,8 @@ BY_MACHINE = {}
 INSTANCES = {}        # id -> list
 ENROLLMENT_TOKENS = {"enroll-secret": False}   # token -> expired
 FAILS = []            # dicts: status, count, route, retry_after
-HANGS = []            # dicts: route, count
+HANGS = []            # dicts: route, count, after
+COMMIT_HANGS = []     # dicts: count, after (check-ins stored, answer held)
 HELD = []             # threading.Event per held request
 CONNECTIONS = set()
 STATE = {"next_id": 41, "next_run": 1, "id_field": "agent_id"}
@@ -303,10 +305,24 @@ class Handler(BaseHTTPRequestHandler):
         status = self._endpoint_auth(body["endpoint_id"])
         if status is not None:
             return status
+        event = None
         with LOCK:
             run_id = STATE["next_run"]
             STATE["next_run"] += 1
             CHECKINS.append({"run_id": run_id, "body": body, "time": time.time()})
+            for rule in COMMIT_HANGS:
+                if rule["count"] > 0:
+                    if rule["after"] > 0:
+                        rule["after"] -= 1
+                        continue
+                    rule["count"] -= 1
+                    event = threading.Event()
+                    HELD.append(event)
+                    break
+        if event is not None:
+            event.wait(120)   # stored, but the client never hears of it
+            self.close_connection = True
+            return 0
         return self._send(201, {"run_id": run_id, "message": "Check-in recorded"})
 
 
@@ -355,8 +371,12 @@ class ControlHandler(BaseHTTPRequestHandler):
                     HANGS.append({"route": command.get("route", "/"),
                                   "count": command.get("count", 1),
                                   "after": command.get("after", 0)})
+                elif action == "hang_after_commit":
+                    COMMIT_HANGS.append({"count": command.get("count", 1),
+                                         "after": command.get("after", 0)})
                 elif action == "release":
                     HANGS.clear()
+                    COMMIT_HANGS.clear()
                     for event in HELD:
                         event.set()
                     HELD.clear()

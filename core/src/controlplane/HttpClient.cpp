@@ -202,6 +202,10 @@ Poco::Net::HTTPClientSession& HttpClient::session() {
       session_ = std::make_unique<Poco::Net::HTTPClientSession>(host, port);
     }
     session_->setKeepAlive(true);
+    // Below common server idle timeouts (uvicorn: 5 s), so a connection the server already
+    // closed is rarely reused; when it is, the call fails over to a new one like any network
+    // error.
+    session_->setKeepAliveTimeout(Poco::Timespan(4, 0));
   }
   return *session_;
 }
