@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <set>
 
@@ -33,12 +35,18 @@ TEST_F(GitLocalTest, ClonesFromALocalPathThenReportsUnchanged) {
   EXPECT_EQ(treeOf(out.checkout_path),
             (std::map<std::string, std::string>{{"jobs/a.yaml", "a: 1\n"}, {"b.yaml", "b: 1\n"}}));
 
+  struct stat before {};
+  ASSERT_EQ(::stat((fs::path(out.checkout_path) / "b.yaml").c_str(), &before), 0);
   sdk::SyncResult again;
   ASSERT_TRUE(sync(again));
   EXPECT_EQ(again.revision, first);
   EXPECT_FALSE(again.changed);
   EXPECT_EQ(again.checkout_path, out.checkout_path);
   EXPECT_EQ(again.commit_time, out.commit_time);
+  // The tree was not rebuilt: an unchanged poll leaves the published files alone.
+  struct stat after {};
+  ASSERT_EQ(::stat((fs::path(again.checkout_path) / "b.yaml").c_str(), &after), 0);
+  EXPECT_EQ(before.st_ino, after.st_ino);
 }
 
 TEST_F(GitLocalTest, FollowsNewCommitsOverFileUrls) {

@@ -962,8 +962,9 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
       // trusted: checking every file would cost more than the poll itself. Its files are reused
       // for the next tree only when the watch vouches for them.
       const TreeWatch::State tree_state = watch_.poll();
-      const bool tree_present =
-          !published_revision_.empty() && fs::is_directory(published_path_, ec);
+      const bool tree_present = !published_revision_.empty() &&
+                                fs::path(published_path_).parent_path() == root / kTreesDir &&
+                                fs::is_directory(published_path_, ec);
       if (revision == previous_head && revision == published_revision_ && tree_present &&
           tree_state != TreeWatch::State::kChanged) {
         syncer.close(remote);
