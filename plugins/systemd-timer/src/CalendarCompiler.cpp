@@ -232,6 +232,9 @@ bool compileCalendar(const sdk::CronExpression& expression, std::string_view zon
     return false;
   }
 
+  // Windows of transitions closer than twice the reach overlap; an instant is listed once.
+  std::sort(missing.begin(), missing.end());
+  missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
   // One line per UTC hour keeps the unit short when a wildcard job repeats a whole hour.
   std::map<std::tuple<int, unsigned, unsigned, unsigned, unsigned>, std::vector<unsigned>> groups;
   for (SysSeconds t : missing) {
