@@ -1,3 +1,6 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <random>
@@ -9,6 +12,17 @@ namespace {
 
 namespace fs = std::filesystem;
 using sdk::ErrorCode;
+
+bool portIsFree(const std::string& address, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, address.c_str(), &addr.sin_addr);
+  bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return free;
+}
 
 std::string firstLine(std::string text) {
   return text.substr(0, text.find('\n'));
@@ -41,20 +55,27 @@ class SshServer {
              (d / "other_host_key").string()});
     writeFile(d / "authorized_keys", readFile(d / "id_ed25519.pub") + readFile(d / "id_ecdsa.pub"));
     port_ = freePort();
-    writeFile(d / "sshd_config",
-              "Port " + std::to_string(port_) + "\nListenAddress 127.0.0.1\nHostKey " +
-                  (d / "host_ed25519").string() + "\nPidFile " + (d / "sshd.pid").string() +
-                  "\nAuthorizedKeysFile " + (d / "authorized_keys").string() +
+    fs::create_directories("/run/sshd");
+    sshd_ = start("127.0.0.1:" + std::to_string(port_), "main");
+    ready_ = waitForPort(port_);
+    host_line_ =
+        "[127.0.0.1]:" + std::to_string(port_) + " " + firstLine(readFile(d / "host_ed25519.pub"));
+  }
+
+  // sshd with this server's keys and user, listening on `listen` only.
+  ServerProcess start(const std::string& listen, const std::string& name) {
+    const fs::path d = dir_.path();
+    const fs::path config = d / ("sshd_config." + name);
+    writeFile(config,
+              "ListenAddress " + listen + "\nHostKey " + (d / "host_ed25519").string() +
+                  "\nPidFile " + (d / ("sshd.pid." + name)).string() + "\nAuthorizedKeysFile " +
+                  (d / "authorized_keys").string() +
                   "\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
                   "PubkeyAuthentication yes\nUsePAM no\nStrictModes no\nPermitRootLogin no\n"
                   "AllowUsers " +
                   user_ + "\nLogLevel VERBOSE\n");
-    fs::create_directories("/run/sshd");
-    sshd_ = ServerProcess({"/usr/sbin/sshd", "-f", (d / "sshd_config").string(), "-D", "-e"}, {},
-                          (d / "sshd.log").string());
-    ready_ = waitForPort(port_);
-    host_line_ =
-        "[127.0.0.1]:" + std::to_string(port_) + " " + firstLine(readFile(d / "host_ed25519.pub"));
+    return ServerProcess({"/usr/sbin/sshd", "-f", config.string(), "-D", "-e"}, {},
+                         (d / "sshd.log").string());
   }
 
   ~SshServer() {
@@ -144,6 +165,23 @@ TEST_F(GitSshTest, AnEd25519KeySyncs) {
   ASSERT_TRUE(sync(moved));
   EXPECT_EQ(moved.revision, next);
   EXPECT_EQ(readFile(fs::path(moved.checkout_path) / "a.yaml"), "2\n");
+}
+
+TEST_F(GitSshTest, AnScpLikeUrlAndAPlainKnownHostsEntrySync) {
+  // scp-like URLs cannot name a port: a second sshd of this test on 127.0.0.2:22.
+  if (!portIsFree("127.0.0.2", 22)) {
+    GTEST_SKIP() << "127.0.0.2:22 is taken on this host; scp-like URLs need port 22";
+  }
+  ServerProcess scp_sshd = ssh_->start("127.0.0.2:22", "scp");
+  ASSERT_TRUE(waitForPort(22, std::chrono::seconds(20), "127.0.0.2")) << sshdLog();
+  std::string head = ssh_origin_->commit({{"a.yaml", "1\n"}});
+  writeFile(request_.auth.known_hosts,
+            "127.0.0.2 " + firstLine(readFile(ssh_->dir_.path() / "host_ed25519.pub")) + "\n");
+  request_.url = ssh_->user_ + "@127.0.0.2:" + ssh_origin_->bare().string();
+  sdk::SyncResult out;
+  auto r = sync(out);
+  ASSERT_TRUE(r) << r.message() << "\n" << sshdLog();
+  EXPECT_EQ(out.revision, head);
 }
 
 TEST_F(GitSshTest, AnEcdsaKeyWithAPassphraseAndHashedKnownHostsSync) {

@@ -184,13 +184,13 @@ bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
   return condition();
 }
 
-bool waitForPort(int port, std::chrono::milliseconds timeout) {
+bool waitForPort(int port, std::chrono::milliseconds timeout, const std::string& address) {
   return waitUntil(
-      [port] {
+      [port, address] {
         int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::inet_pton(AF_INET, address.c_str(), &addr.sin_addr);
         addr.sin_port = htons(static_cast<uint16_t>(port));
         bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
         ::close(fd);

@@ -55,7 +55,8 @@ class ServerProcess {
 
 int freePort();
 // Polls until something accepts TCP connections on 127.0.0.1:port.
-bool waitForPort(int port, std::chrono::milliseconds timeout = std::chrono::seconds(20));
+bool waitForPort(int port, std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                 const std::string& address = "127.0.0.1");
 // Polls `condition` until true or timeout.
 bool waitUntil(const std::function<bool()>& condition,
                std::chrono::milliseconds timeout = std::chrono::seconds(20));
