@@ -222,6 +222,94 @@ TEST(AgentOutage, KillBetweenCommitAndRemovalRepeatsOnlyThatCheckIn) {
   EXPECT_EQ(names, expected);
 }
 
+void git(const std::string& repo, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {
+      "/usr/bin/git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.com"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const auto r = runProcess(argv);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+std::string manifest(const std::string& name, bool paused) {
+  return "apiVersion: v1\nkind: Job\nmetadata:\n  name: " + name +
+         "\n  tenant: t\nspec:\n  schedule: \"0 3 * * *\"\n  command: /bin/echo\n  args: [\"" +
+         name + " run\"]\n  paused: " + (paused ? "true" : "false") + "\n";
+}
+
+// The whole loop: a git repository, the cron backend writing a cron.d-style file, the control
+// plane told after every cycle that changed the job list.
+TEST(AgentJobInstances, FollowAddPauseAndRemoveThroughTheRealCycle) {
+  FakeControlPlane server;
+  TempDir dir;
+  const std::string repo = dir / "repo";
+  std::filesystem::create_directories(repo + "/prod");
+  git(repo, {"init", "-q", "-b", "main"});
+  writeFile(repo + "/prod/a.yaml", manifest("a", false));
+  writeFile(repo + "/prod/b.yaml", manifest("b", false));
+  git(repo, {"add", "-A"});
+  git(repo, {"commit", "-q", "-m", "two jobs"});
+  const std::string config = agentConfig(dir, server);
+  std::string text = readFile(config);
+  text.replace(text.find("git:\n"), 5, "git:\n  url: " + repo + "\n");
+  writeFile(config, text, 0600);
+  AgentProcess agent(config, dir / "agent.log");
+  agent.start();
+
+  auto instances = [&]() -> std::vector<std::string> {
+    std::vector<std::string> out;
+    auto all = server.state()->getObject("instances");
+    for (const auto& key : all->getNames()) {
+      auto list = all->getArray(key);
+      for (std::size_t i = 0; i < list->size(); ++i) {
+        auto o = list->getObject(static_cast<unsigned>(i));
+        out.push_back(o->getValue<std::string>("namespace") + "/" +
+                      o->getValue<std::string>("job_name") + " " +
+                      o->getValue<std::string>("status") + " " +
+                      o->getValue<std::string>("original_command"));
+      }
+      return out;
+    }
+    return {"(nothing reported)"};
+  };
+  const std::vector<std::string> both = {"prod/a scheduled /bin/echo 'a run'",
+                                         "prod/b scheduled /bin/echo 'b run'"};
+  ASSERT_TRUE(waitFor([&] { return instances() == both; }, 30s)) << readIfAny(dir / "agent.log");
+  const std::string token = core::controlplane::readTokenFile(dir / "state/agent-token")->token;
+  const std::string cron_file = readIfAny(dir / "crontopus");
+  EXPECT_NE(cron_file.find("run --state-dir"), std::string::npos) << cron_file;
+  EXPECT_EQ(cron_file.find(token), std::string::npos);
+  EXPECT_EQ(filesContaining(dir / "state/jobs", token, {}), std::vector<std::string>{});
+
+  writeFile(repo + "/prod/b.yaml", manifest("b", true));
+  git(repo, {"commit", "-q", "-am", "pause b"});
+  agent.hangUp();
+  const std::vector<std::string> paused = {"prod/a scheduled /bin/echo 'a run'",
+                                           "prod/b paused /bin/echo 'b run'"};
+  ASSERT_TRUE(waitFor([&] { return instances() == paused; }, 30s)) << readIfAny(dir / "agent.log");
+
+  git(repo, {"rm", "-q", "prod/a.yaml"});
+  git(repo, {"commit", "-q", "-m", "remove a"});
+  agent.hangUp();
+  const std::vector<std::string> one = {"prod/b paused /bin/echo 'b run'"};
+  ASSERT_TRUE(waitFor([&] { return instances() == one; }, 30s)) << readIfAny(dir / "agent.log");
+
+  git(repo, {"rm", "-q", "prod/b.yaml"});
+  writeFile(repo + "/README.md", "no jobs\n");
+  git(repo, {"add", "README.md"});
+  git(repo, {"commit", "-q", "-m", "remove b"});
+  agent.hangUp();
+  ASSERT_TRUE(waitFor([&] { return instances().empty(); }, 30s)) << readIfAny(dir / "agent.log");
+  agent.signal(SIGTERM);
+  for (const auto& r : server.requests("/api/endpoints/41/job-instances"))
+    EXPECT_EQ(r.status, 200) << r.body;
+
+  // The token appears nowhere but in the token file, the cron file included.
+  EXPECT_EQ(filesContaining(dir / "state", token, {dir / "state/agent-token"}),
+            std::vector<std::string>{});
+  EXPECT_EQ(filesContaining(dir / "crontopus", token, {}), std::vector<std::string>{});
+  EXPECT_EQ(filesContaining(dir / "agent.log", token, {}), std::vector<std::string>{});
+}
+
 TEST(AgentStandalone, NoApiUrlMeansNoControlPlaneAndNoComplaint) {
   TempDir dir;
   std::ostringstream c;
