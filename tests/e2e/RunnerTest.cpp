@@ -503,6 +503,26 @@ TEST_F(RunnerTest, WorkingDirDefaultsToTheHomeDirectory) {
   EXPECT_EQ(rec.output, std::string(pw->pw_dir) + "\n" + pw->pw_dir + "\n");
 }
 
+TEST_F(RunnerTest, MissingWorkingDirFailsTheRunWith126) {
+  auto s = spec("nowd", "echo never");
+  s.working_dir = file("does-not-exist");
+  ProcessResult r;
+  const Record rec = runOnce(s, r);
+  EXPECT_EQ(r.exit_code, 126) << r.err;
+  EXPECT_EQ(rec.status, "failure");
+  EXPECT_NE(rec.error_message.find("working directory"), std::string::npos) << rec.error_message;
+}
+
+TEST_F(RunnerTest, CorruptRunSpecExits1NamingTheFileAndTheFix) {
+  fs::create_directories(state() + "/jobs/tests");
+  writeFile(state() + "/jobs/tests/broken.json", "{\"version\": 1, \"name\": [", 0600);
+  const ProcessResult r = run("tests/broken");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("broken.json"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("crontopus-agent apply"), std::string::npos) << r.err;
+  EXPECT_TRUE(records().empty());
+}
+
 TEST_F(RunnerTest, ArgsArriveLiterallyAsSeparateWords) {
   const std::string pwned = file("pwned");
   const std::vector<std::string> args = {
