@@ -375,3 +375,27 @@ TEST(ControlPlaneSpool, DeliversOldestFirstAcrossSpoolsAndNeverFollowsLinks) {
 
 }  // namespace
 }  // namespace crontopus::core::controlplane
+
+namespace crontopus::core::controlplane {
+namespace {
+
+TEST_F(TlsTest, CertificateForAnotherHostIsRefusedEvenWhenTrusted) {
+  const auto r = tests::runProcess({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048",
+                                    "-nodes", "-days", "2", "-subj", "/CN=elsewhere.example",
+                                    "-addext", "subjectAltName=DNS:elsewhere.example", "-keyout",
+                                    dir_ / "other-key.pem", "-out", dir_ / "other-cert.pem"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  FakeControlPlane server(
+      FakeControlPlane::Options{dir_ / "other-cert.pem", dir_ / "other-key.pem"});
+  HttpSettings settings = settingsFor(server);
+  settings.ca_file = dir_ / "other-cert.pem";
+  HttpClient client(settings);
+  const auto answer =
+      client.post("/api/endpoints/enroll", R"({"name": "x"})", "enroll-secret", quick(2));
+  EXPECT_EQ(answer.status, 0);
+  EXPECT_TRUE(answer.tls_error) << answer.error;
+  EXPECT_EQ(server.count("/"), 0u);
+}
+
+}  // namespace
+}  // namespace crontopus::core::controlplane
