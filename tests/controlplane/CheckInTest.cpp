@@ -1,3 +1,6 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <sstream>
 
@@ -8,6 +11,8 @@
 #include "FakeControlPlane.h"
 #include "RunSupport.h"
 #include "TestSupport.h"
+#include "controlplane/CheckIn.h"
+#include "controlplane/ControlPlane.h"
 #include "controlplane/Spool.h"
 
 namespace crontopus::tests {
@@ -145,6 +150,56 @@ TEST_F(CheckInTest, ServerRejectionIsLoggedAndNotSpooled) {
   EXPECT_EQ(run("rejected", "true"), 0);
   EXPECT_NE(last_.err.find("rejected the check-in"), std::string::npos) << last_.err;
   EXPECT_FALSE(core::controlplane::Spool(state_ + "/spool").hasPending());
+}
+
+}  // namespace
+}  // namespace crontopus::tests
+
+namespace crontopus::tests {
+namespace {
+
+// cron's `user` option: the wrapper runs as a user who cannot read the agent's token file. It
+// spools quietly into a spool that user owns, and the agent delivers from there.
+TEST(CheckInAsAnotherUser, SpoolsInTheUsersSpoolAndTheAgentDelivers) {
+  if (geteuid() != 0)
+    FAIL() << "needs root (runs the wrapper as nobody with setpriv)";
+  FakeControlPlane server;
+  TempDir dir;
+  core::AgentConfig config = core::defaultConfig();
+  config.agent.state_dir = dir / "state";
+  config.agent.token_path = dir / "state/agent-token";
+  config.agent.platform = "linux";
+  config.backend.api_url = server.url();
+  config.backend.heartbeat_interval = 60;
+  const auto token = enrollInto(server, config.agent.token_path);
+  chmod(config.agent.state_dir.c_str(), 0700);
+
+  const std::string user_state = dir / "home/.crontopus";
+  core::RunSpec spec = runSpec(user_state, "shared", "as-nobody", "echo from nobody", server.url());
+  spec.working_dir = "/tmp";
+  spec.control_plane = core::controlplane::runSpecControlPlane(config, user_state);
+  writeRunSpec(user_state, spec);
+  ASSERT_EQ(runProcess({"/bin/chown", "-R", "nobody:nogroup", dir / "home"}).exit_code, 0);
+
+  const auto r =
+      runProcess({"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                  AGENT_BIN, "run", "--state-dir", user_state, "shared/as-nobody"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");  // nothing for cron to mail
+  core::controlplane::Spool spool(user_state + "/spool");
+  ASSERT_EQ(spool.pending().size(), 1u);
+  EXPECT_EQ(server.count("/api/runs/check-in"), 0u);
+
+  core::controlplane::ControlPlane cp(config);
+  cp.addSpool(spool.dir());
+  cp.start();
+  ASSERT_TRUE(waitFor([&] { return !spool.hasPending(); }, 15s));
+  cp.stop();
+  const auto checkins = server.checkins();
+  ASSERT_EQ(checkins.size(), 1u);
+  EXPECT_EQ(checkins[0]->getValue<std::string>("job_name"), "as-nobody");
+  EXPECT_EQ(checkins[0]->getValue<std::string>("output"), "from nobody\n");
+  EXPECT_EQ(checkins[0]->getValue<int>("endpoint_id"), token.endpoint_id);
 }
 
 }  // namespace

@@ -1,5 +1,9 @@
 #include "controlplane/CheckIn.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <Poco/Logger.h>
 
 #include "controlplane/HttpClient.h"
@@ -51,7 +55,10 @@ CheckInOutcome reportRun(const RunSpec& spec, const RunRecord& record) {
     Spool spool(cp.spool_dir);
     std::optional<AgentToken> token;
     try {
-      token = readTokenFile(cp.token_path);
+      // Jobs run as another user (cron's `user` option) may not read the agent's token: for
+      // them the spool is the normal way, not a problem worth a line in cron's mail.
+      if (access(cp.token_path.c_str(), R_OK) == 0 || errno != EACCES)
+        token = readTokenFile(cp.token_path);
     } catch (const TokenFileException& e) {
       // The agent reports the same problem loudly; the run is kept for when it is fixed.
       log().warning("job " + identity + ": check-in spooled: " + e.message());
