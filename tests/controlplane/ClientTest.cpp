@@ -399,3 +399,33 @@ TEST_F(TlsTest, CertificateForAnotherHostIsRefusedEvenWhenTrusted) {
 
 }  // namespace
 }  // namespace crontopus::core::controlplane
+
+namespace crontopus::core::controlplane {
+namespace {
+
+TEST(ControlPlaneSpool, OnlyA201RemovesACheckIn) {
+  FakeControlPlane server;
+  TempDir dir;
+  const AgentConfig config = configFor(dir, server);
+  tests::enrollInto(server, config.agent.token_path);
+  RunRecord r;
+  r.ns = "n";
+  r.name = "j";
+  r.status = "success";
+  Spool spool(spoolDirectory(config));
+  spool.add(checkInBody(0, r));
+  // A 200 (a proxy, a captive portal) is not the control plane storing the check-in.
+  server.control(R"({"action": "fail", "status": 200, "count": 1, "route": "/api/runs/check-in"})");
+  ControlPlane cp(config);
+  cp.start();
+  ASSERT_TRUE(waitFor([&] { return !spool.hasPending(); }, 15s));
+  cp.stop();
+  const auto posts = server.requests("/api/runs/check-in");
+  ASSERT_EQ(posts.size(), 2u);
+  EXPECT_EQ(posts[0].status, 200);
+  EXPECT_EQ(posts[1].status, 201);
+  EXPECT_EQ(server.checkins().size(), 1u);
+}
+
+}  // namespace
+}  // namespace crontopus::core::controlplane

@@ -89,7 +89,8 @@ CheckInOutcome reportRun(const RunSpec& spec, const RunRecord& record) {
     } catch (const ControlPlaneException& e) {
       r.error = e.message();  // a bad api_url: kept until the agent's configuration is fixed
     }
-    if (r.ok())
+    // Only 201 means stored; another 2xx (a proxy's page) keeps the check-in for the agent.
+    if (r.status == 201)
       return CheckInOutcome::kDelivered;
     if (permanentRejection(r.status)) {
       log().error("job " + identity + ": the control plane rejected the check-in: " + r.describe() +

@@ -237,6 +237,9 @@ void ControlPlane::sendHeartbeat(const AgentToken& token, Clock::time_point now)
       endpoint_client_->post("/api/endpoints/" + std::to_string(token.endpoint_id) + "/heartbeat",
                              heartbeatBody(config_.agent.platform), token.token, policy);
   next_heartbeat_ = now + interval;
+  if (r.ok() && heartbeat_failing_)
+    log().information("heartbeat accepted again by " + config_.backend.api_url);
+  heartbeat_failing_ = !r.ok();
   if (r.status != 404) {
     endpoint_deleted_ = false;
     return;
@@ -361,9 +364,9 @@ ControlPlane::Clock::time_point ControlPlane::flushOnce(const AgentToken& token)
     RetryPolicy policy;
     policy.max_attempts = 1;  // this loop is the retry, with its own back-off
     const HttpResponse r = flush_client_->post("/api/runs/check-in", body, token.token, policy);
-    if (r.ok()) {
+    if (r.status == 201) {
       // A kill between the server's commit and this unlink sends this one check-in again after
-      // the restart: the only duplicate possible (see README, "Run check-ins").
+      // the restart: the only duplicate possible (README, "The control plane").
       spool->remove(name);
       ++delivered;
       std::lock_guard<std::mutex> guard(mutex_);
@@ -377,6 +380,12 @@ ControlPlane::Clock::time_point ControlPlane::flushOnce(const AgentToken& token)
       continue;
     }
     summary();
+    if (r.ok()) {
+      log().warning("POST /api/runs/check-in answered " + std::to_string(r.status) +
+                    " instead of 201; " + name +
+                    " stays in the spool (is backend.api_url the "
+                    "Crontopus API, not a proxy's page?)");
+    }
     if (r.status == 401 || r.status == 403 || r.status == 404)
       return Clock::now() + kFlushAuthBackoff;
     int failures = 0;

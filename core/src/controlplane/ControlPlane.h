@@ -94,6 +94,7 @@ class ControlPlane {
   std::string last_token_problem_;
   std::string last_instances_sent_;
   bool endpoint_deleted_ = false;
+  bool heartbeat_failing_ = false;
 
   std::thread endpoint_thread_;
   std::thread flush_thread_;
