@@ -162,6 +162,9 @@ TEST(AgentOutage, FiftyRunsArriveExactlyOnceInOrderAcrossASigkillMidFlush) {
 
   agent.start();
   ASSERT_TRUE(waitFor([&] { return !spool.hasPending(); }, 60s)) << readFile(log);
+  // While the agent runs: the token is in no process's arguments.
+  EXPECT_TRUE(processesWithArgument(token->token).empty());
+  EXPECT_TRUE(processesWithArgument("enroll-secret").empty());
   agent.signal(SIGTERM);
   const auto checkins = server.checkins();
   ASSERT_EQ(checkins.size(), 50u);
