@@ -90,6 +90,7 @@ DesiredJob renderJob(const sdk::SchedulerPlugin& scheduler, const sdk::Job& job)
   if (r) {
     d.text = entry.text;
     d.report = entry.report;
+    d.gate_runs = entry.gate_runs;
   } else {
     d.render_error = r.message();
   }
@@ -107,11 +108,6 @@ Engine::Engine(const AgentConfig& config, PluginHost& host, const std::atomic<bo
     throw ConfigException(
         "scheduler backend \"" + scheduler_id_ + "\" cannot run on this host: " + support.reason +
         " (set scheduler.backend to one that can; see `crontopus-agent plugins`)");
-  }
-  try {
-    host_zone_ = date::current_zone()->name();
-  } catch (const std::exception&) {
-    host_zone_ = "UTC";
   }
 }
 
@@ -158,6 +154,7 @@ bool Engine::sync(CycleReport& report, std::string& checkout) {
     return false;
   }
   report.revision = result.revision;
+  report.revision_time = result.commit_time;
   report.source_changed = result.changed;
   checkout = result.checkout_path;
   return true;
@@ -174,8 +171,7 @@ void Engine::writeRunSpecs(const std::map<std::string, DesiredJob>& desired, boo
       continue;  // same revision: only put back a run spec someone deleted
     const std::string zone =
         d.job.timezone.empty() ? config_.agent.default_timezone : d.job.timezone;
-    const bool gate = !zone.empty() && zone != host_zone_;
-    RunSpec spec = runSpecFor(d.job, zone, gate);
+    RunSpec spec = runSpecFor(d.job, zone, d.gate_runs);
     spec.control_plane = controlplane::runSpecControlPlane(config_, run_state_dir_);
     const std::string text = toJson(spec);
     if (readIfExists(path) == text)
@@ -297,6 +293,7 @@ CycleReport Engine::cycleOnce(bool apply) {
       state.jobs != report.plan.jobs_after) {
     state.backend = scheduler_id_;
     state.revision = report.revision;
+    state.revision_time = report.revision_time;
     state.jobs = report.plan.jobs_after;
     saveState(dir, state);
   }

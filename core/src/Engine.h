@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@ struct CycleReport {
   bool ok = true;  // false when the cycle itself failed (sync, listing or applying)
   sdk::ErrorCode failure = sdk::ErrorCode::kOk;  // the class of that failure, for back-off
   std::string revision;
+  std::int64_t revision_time = 0;  // commit time of `revision`, seconds since the epoch
   bool source_changed = true;
   std::size_t jobs = 0;  // valid jobs for this agent
   Plan plan;
@@ -62,7 +64,6 @@ class Engine {
   std::string scheduler_id_;
   std::unique_ptr<sdk::SchedulerPlugin> scheduler_;
   std::unique_ptr<sdk::SourcePlugin> source_;
-  std::string host_zone_;
   // The desired set of the revision last parsed, reused while the revision does not move.
   struct DesiredSnapshot {
     std::string revision;

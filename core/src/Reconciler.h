@@ -17,6 +17,7 @@ struct DesiredJob {
   std::string text;          // rendered entry; empty when rendering failed
   std::string render_error;  // non-empty when the plugin could not render the job
   std::string report;        // the plugin's notes (e.g. "superset schedule, gated by run")
+  bool gate_runs = false;    // RenderedEntry::gate_runs: `run` gates and dedupes by minute
 };
 
 // One line of a plan, for `plan`, logs and the state. Changes of kind kUpdate may touch only the

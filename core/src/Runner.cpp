@@ -130,6 +130,39 @@ void appendRunLog(const std::string& state_dir, const std::string& line) {
   close(fd);
 }
 
+// For entries that fire on more minutes than the schedule has, or twice in one minute: true when
+// this minute is a fire time in the job's zone and no other invocation has claimed it yet. The
+// stamp file holds the last claimed minute; a lock makes the check-and-set atomic between
+// triggers that start at the same moment.
+bool claimScheduledMinute(const RunSpec& spec, const std::string& dir,
+                          const std::string& identity) {
+  sdk::CronExpression expr;
+  sdk::CronError cron_error;
+  if (!sdk::CronExpression::parse(spec.schedule, expr, cron_error)) {
+    log().error("job " + identity + ": invalid schedule in run spec: " + cron_error.message);
+    return false;
+  }
+  const auto minute = std::chrono::time_point_cast<std::chrono::seconds>(
+      std::chrono::floor<std::chrono::minutes>(std::chrono::system_clock::now()));
+  std::string error;
+  if (!expr.firesAt(minute, spec.timezone, error)) {
+    if (!error.empty())
+      log().error("job " + identity + ": " + error);
+    return false;
+  }
+  platform::FileLock stamp_lock(dir + "/" + spec.name + ".minute.lock");
+  stamp_lock.lock();
+  const std::string stamp_path = dir + "/" + spec.name + ".minute";
+  const std::string claimed = std::to_string(minute.time_since_epoch().count());
+  std::ifstream in(stamp_path);
+  std::string last;
+  if (in && std::getline(in, last) && last == claimed) {
+    return false;
+  }
+  platform::writeFileAtomic(stamp_path, claimed + "\n", 0600, platform::Durability::kDeferred);
+  return true;
+}
+
 }  // namespace
 
 std::string utf8Tail(const std::string& bytes, std::size_t max_chars) {
@@ -185,25 +218,11 @@ int runJob(const std::string& state_dir, const std::string& identity) {
   text << in.rdbuf();
   const RunSpec spec = runSpecFromJson(text.str(), spec_path);
 
-  if (spec.gate) {
-    // The entry fires on a superset of the job's minutes; drop those its own zone does not have.
-    sdk::CronExpression expr;
-    sdk::CronError cron_error;
-    std::string error;
-    const auto minute = std::chrono::floor<std::chrono::minutes>(std::chrono::system_clock::now());
-    if (!sdk::CronExpression::parse(spec.schedule, expr, cron_error)) {
-      log().error("job " + identity + ": invalid schedule in run spec: " + cron_error.message);
-      return 1;
-    }
-    if (!expr.firesAt(std::chrono::time_point_cast<std::chrono::seconds>(minute), spec.timezone,
-                      error)) {
-      if (!error.empty())
-        log().error("job " + identity + ": " + error);
-      return error.empty() ? 0 : 1;
-    }
+  const std::string dir = jobDirectory(state_dir, identity);
+  if (spec.gate && !claimScheduledMinute(spec, dir, identity)) {
+    return 0;  // not a fire time in the job's zone, or another trigger already ran this minute
   }
 
-  const std::string dir = jobDirectory(state_dir, identity);
   platform::FileLock lock(dir + "/" + spec.name + ".lock");
   RunRecord record;
   record.ns = spec.ns;

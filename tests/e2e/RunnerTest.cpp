@@ -603,5 +603,23 @@ TEST_F(RunnerTest, UngatedJobIgnoresItsSchedule) {
   EXPECT_EQ(rec.status, "success");
 }
 
+TEST_F(RunnerTest, GatedJobRunsEachScheduledMinuteOnce) {
+  // Task Scheduler may start a job from two triggers in the same minute (cron's day-of-month OR
+  // day-of-week as two trigger sets): the second invocation of a claimed minute is dropped.
+  waitFor([] { return std::time(nullptr) % 60 < 50; }, 15s, 200ms);
+  const std::string count = file("count");
+  auto s = spec("deduped", "echo x >> '" + count + "'");
+  s.gate = true;
+  s.timezone = "UTC";
+  s.schedule = "* * * * *";
+  install(s);
+  ProcessResult first = run(s.identity());
+  ProcessResult second = run(s.identity());
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(readFile(count), "x\n");
+  EXPECT_EQ(records().size(), 1u) << "a minute already handled is not a run";
+}
+
 }  // namespace
 }  // namespace crontopus::tests

@@ -35,6 +35,8 @@ class FileLock {
 
   // True when acquired; false when another process holds it. Throws on I/O errors.
   bool tryLock();
+  // Waits until acquired. Throws on I/O errors.
+  void lock();
   const std::string& path() const { return path_; }
 
  private:

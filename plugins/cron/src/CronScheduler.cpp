@@ -268,6 +268,7 @@ Result CronScheduler::doRender(const sdk::Job& job, sdk::RenderedEntry& out) con
                                                      "': " + superset_error);
     }
     if (schedule != expression.canonical()) {
+      out.gate_runs = true;
       out.report = "timezone " + zone + " differs from the host zone " +
                    (host_zone_.empty() ? std::string("(unknown)") : host_zone_) +
                    ": installed the host-zone superset '" + schedule + "' of '" +

@@ -188,6 +188,8 @@ Result TaskSchedulerPlugin::render(const sdk::Job& job, sdk::RenderedEntry& out)
     }
     out.text = renderTaskXml(task);
     out.report = "task " + taskPathFor(job.identity()) + "\n" + schedule.report;
+    out.gate_runs =
+        schedule.needs_gate || schedule.needs_dedupe || schedule.form == ScheduleForm::kEveryMinute;
     return Result::success();
   } catch (const std::exception& e) {
     return Result::failure(ErrorCode::kInternal,

@@ -110,6 +110,18 @@ FileLock::~FileLock() {
     close(fd_);
 }
 
+void FileLock::lock() {
+  if (fd_ < 0) {
+    fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0)
+      fail("cannot open lock file", path_);
+  }
+  while (flock(fd_, LOCK_EX) != 0) {
+    if (errno != EINTR)
+      fail("cannot lock", path_);
+  }
+}
+
 bool FileLock::tryLock() {
   if (fd_ < 0) {
     fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);

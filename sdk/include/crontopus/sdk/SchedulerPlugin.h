@@ -29,6 +29,11 @@ struct InstalledEntry {
 struct RenderedEntry {
   std::string text;    // canonical entry text; equal to InstalledEntry::text when in sync
   std::string report;  // human-readable notes (form chosen, approximations); may be empty
+  // The entry fires on more minutes than the schedule selects (a host-zone superset, an
+  // every-minute trigger), or may fire twice for one minute (overlapping triggers): `run` must
+  // drop the minutes on which the schedule does not fire in the job's zone, and run each
+  // scheduled minute once.
+  bool gate_runs = false;
 };
 
 enum class ChangeKind { kAdd, kUpdate, kPause, kResume, kRemove, kDrift };
