@@ -287,8 +287,8 @@ AgentConfig parseDocument(const YAML::Node& root, const std::string& name) {
   if (c.git.auth.type == "ssh" && c.git.auth.key_path.empty() && root.IsMap()) {
     r.error(root["git"]["auth"], "git.auth.key_path", "is required when git.auth.type is ssh");
   }
-  if ((c.git.auth.type == "basic" || c.git.auth.type == "token") && root.IsMap() &&
-      c.git.auth.username.empty()) {
+  // A token's user name may be left out (the git plugin then sends x-access-token).
+  if (c.git.auth.type == "basic" && root.IsMap() && c.git.auth.username.empty()) {
     r.error(root["git"]["auth"], "git.auth.username",
             "is required when git.auth.type is " + c.git.auth.type);
   }

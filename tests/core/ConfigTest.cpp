@@ -166,8 +166,11 @@ TEST(Config, ImpossibleValuesAreErrors) {
               HasSubstr("config.yaml:3:11: git.auth.type: must be one of: basic, token, ssh"));
   EXPECT_THAT(errorOf("git:\n  auth:\n    type: ssh\n"),
               HasSubstr("git.auth.key_path: is required when git.auth.type is ssh"));
-  EXPECT_THAT(errorOf("git:\n  auth:\n    type: token\n"),
-              HasSubstr("git.auth.username: is required when git.auth.type is token"));
+  EXPECT_THAT(errorOf("git:\n  auth:\n    type: basic\n"),
+              HasSubstr("git.auth.username: is required when git.auth.type is basic"));
+  EXPECT_EQ(
+      parseConfig("git:\n  auth:\n    type: token\n    password: t\n", "c.yaml").git.auth.type,
+      "token");
   EXPECT_THAT(errorOf("log:\n  level: loud\n"),
               HasSubstr("config.yaml:2:10: log.level: must be one of"));
   EXPECT_THAT(errorOf("log:\n  target: file\n"),

@@ -1,4 +1,8 @@
 #include <iomanip>
+
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/Timestamp.h>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -36,7 +40,8 @@ void printPlan(const CycleReport& report, const std::string& backend, std::ostre
         << sdk::changeKindName(item.kind) << " " << item.identity << ": " << item.reason << "\n";
     ++counts[sdk::changeKindName(item.kind)];
   }
-  for (const auto& e : report.errors) out << "  error: " << e << "\n";
+  for (const auto& e : report.errors)
+    out << "  error: " << e << "\n";
   out << counts["add"] << " to add, " << counts["update"] << " to update, "
       << counts["pause"] + counts["resume"] << " to pause/resume, " << counts["remove"]
       << " to remove, " << counts["drift"] << " drifted, " << report.plan.unchanged
@@ -112,7 +117,15 @@ int status(Agent& agent, std::ostream& out) {
   AgentState s = loadState(config.agent.state_dir);
   out << "state directory: " << config.agent.state_dir << "\n"
       << "backend:         " << (s.backend.empty() ? "(none yet)" : s.backend) << "\n"
-      << "revision:        " << (s.revision.empty() ? "(none yet)" : s.revision) << "\n"
+      << "revision:        " << (s.revision.empty() ? "(none yet)" : s.revision)
+      << (s.revision_time > 0
+              ? " (committed " +
+                    Poco::DateTimeFormatter::format(
+                        Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(s.revision_time)),
+                        Poco::DateTimeFormat::ISO8601_FORMAT) +
+                    ")"
+              : std::string())
+      << "\n"
       << "last cycle:      "
       << (s.last_cycle_started.empty() ? "(never)"
                                        : s.last_cycle_started + " .. " + s.last_cycle_finished)
