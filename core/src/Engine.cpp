@@ -77,6 +77,16 @@ std::unique_ptr<sdk::SchedulerPlugin> makeScheduler(PluginHost& host, const Agen
   return plugin;
 }
 
+std::unique_ptr<platform::FileLock> lockStateDirectory(const AgentConfig& config) {
+  platform::makeDirectories(config.agent.state_dir, 0700);
+  auto lock = std::make_unique<platform::FileLock>(config.agent.state_dir + "/agent.lock");
+  if (!lock->tryLock()) {
+    throw Poco::RuntimeException("another crontopus-agent is working on " + config.agent.state_dir +
+                                 " (" + lock->path() + " is locked); wait for it or stop it");
+  }
+  return lock;
+}
+
 DesiredJob renderJob(const sdk::SchedulerPlugin& scheduler, const sdk::Job& job) {
   DesiredJob d;
   d.job = job;

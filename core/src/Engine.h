@@ -11,6 +11,7 @@
 #include "PluginHost.h"
 #include "Reconciler.h"
 #include "State.h"
+#include "platform/Files.h"
 
 namespace crontopus::core {
 
@@ -85,6 +86,10 @@ std::unique_ptr<sdk::SchedulerPlugin> makeScheduler(PluginHost& host, const Agen
                                                     const std::string& id,
                                                     const std::atomic<bool>* stop_requested,
                                                     std::string* run_state_dir = nullptr);
+
+// Takes the state directory's lock: one agent per state directory at a time (a second one
+// would race on the scheduler and the state). Throws, naming the lock file, when it is held.
+std::unique_ptr<platform::FileLock> lockStateDirectory(const AgentConfig& config);
 
 // Renders one job as a DesiredJob (the plugin's text or its error).
 DesiredJob renderJob(const sdk::SchedulerPlugin& scheduler, const sdk::Job& job);

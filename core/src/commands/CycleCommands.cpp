@@ -48,68 +48,57 @@ void printPlan(const CycleReport& report, const std::string& backend, std::ostre
       << " unchanged, " << report.errors.size() << " error(s)\n";
 }
 
-// One agent per state directory at a time; a second one would race on the crontab and state.
-std::unique_ptr<platform::FileLock> lockStateDir(const AgentConfig& config) {
-  platform::makeDirectories(config.agent.state_dir, 0700);
-  auto lock = std::make_unique<platform::FileLock>(config.agent.state_dir + "/agent.lock");
-  if (!lock->tryLock()) {
-    throw Poco::RuntimeException("another crontopus-agent is working on " + config.agent.state_dir +
-                                 " (" + lock->path() + " is locked); wait for it or stop it");
-  }
-  return lock;
+// plan, apply and uninstall share this: the state directory's lock, the plugins, one engine.
+template <typename Fn>
+int withEngine(Agent& agent, Fn&& fn) {
+  const AgentConfig& config = agent.config(true);
+  auto lock = lockStateDirectory(config);
+  PluginHost host;
+  host.scan(PluginHost::resolvePluginsDir(agent.commandLine().plugins_dir, config.plugins_dir));
+  Engine engine(config, host, nullptr);
+  return fn(engine);
 }
 
 }  // namespace
 
 int plan(Agent& agent, std::ostream& out) {
-  const AgentConfig& config = agent.config(true);
-  auto lock = lockStateDir(config);
-  PluginHost host;
-  host.scan(PluginHost::resolvePluginsDir(agent.commandLine().plugins_dir, config.plugins_dir));
-  Engine engine(config, host, nullptr);
-  CycleReport report = engine.cycle(false);
-  if (!report.ok) {
-    for (const auto& e : report.errors)
-      std::cerr << e << "\n";
-    return 1;
-  }
-  printPlan(report, engine.schedulerId(), out);
-  if (agent.commandLine().has("exit-code") && report.plan.hasChanges())
-    return 2;
-  return 0;
+  return withEngine(agent, [&](Engine& engine) {
+    CycleReport report = engine.cycle(false);
+    if (!report.ok) {
+      for (const auto& e : report.errors)
+        std::cerr << e << "\n";
+      return 1;
+    }
+    printPlan(report, engine.schedulerId(), out);
+    return agent.commandLine().has("exit-code") && report.plan.hasChanges() ? 2 : 0;
+  });
 }
 
 int apply(Agent& agent, std::ostream& out) {
-  const AgentConfig& config = agent.config(true);
-  auto lock = lockStateDir(config);
-  PluginHost host;
-  host.scan(PluginHost::resolvePluginsDir(agent.commandLine().plugins_dir, config.plugins_dir));
-  Engine engine(config, host, nullptr);
-  CycleReport report = engine.cycle(true);
-  printPlan(report, engine.schedulerId(), out);
-  if (!report.ok)
-    return 1;
-  out << (report.plan.changes.empty() ? "nothing to apply\n" : "applied\n");
-  return report.jobErrors() ? 1 : 0;
+  return withEngine(agent, [&](Engine& engine) {
+    CycleReport report = engine.cycle(true);
+    printPlan(report, engine.schedulerId(), out);
+    if (!report.ok)
+      return 1;
+    out << (report.plan.changes.empty() ? "nothing to apply\n" : "applied\n");
+    return report.jobErrors() ? 1 : 0;
+  });
 }
 
 int uninstall(Agent& agent, std::ostream& out) {
-  const AgentConfig& config = agent.config(true);
-  auto lock = lockStateDir(config);
-  PluginHost host;
-  host.scan(PluginHost::resolvePluginsDir(agent.commandLine().plugins_dir, config.plugins_dir));
-  Engine engine(config, host, nullptr);
-  CycleReport report = engine.uninstall();
-  for (const auto& item : report.plan.items)
-    out << "  - remove  " << item.identity << "\n";
-  if (!report.ok) {
-    for (const auto& e : report.errors)
-      std::cerr << e << "\n";
-    return 1;
-  }
-  out << report.plan.items.size() << " entr" << (report.plan.items.size() == 1 ? "y" : "ies")
-      << " removed from " << engine.schedulerId() << "\n";
-  return 0;
+  return withEngine(agent, [&](Engine& engine) {
+    CycleReport report = engine.uninstall();
+    for (const auto& item : report.plan.items)
+      out << "  - remove  " << item.identity << "\n";
+    if (!report.ok) {
+      for (const auto& e : report.errors)
+        std::cerr << e << "\n";
+      return 1;
+    }
+    out << report.plan.items.size() << " entr" << (report.plan.items.size() == 1 ? "y" : "ies")
+        << " removed from " << engine.schedulerId() << "\n";
+    return 0;
+  });
 }
 
 int status(Agent& agent, std::ostream& out) {

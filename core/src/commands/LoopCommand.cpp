@@ -51,12 +51,7 @@ std::chrono::milliseconds nextDelay(const AgentConfig& config, const CycleReport
 int loop(Agent& agent) {
   const AgentConfig& config = agent.config(true);
   platform::SignalWaiter signals;  // before any thread starts
-  platform::makeDirectories(config.agent.state_dir, 0700);
-  platform::FileLock lock(config.agent.state_dir + "/agent.lock");
-  if (!lock.tryLock()) {
-    throw Poco::RuntimeException("another crontopus-agent is running on " + config.agent.state_dir +
-                                 " (" + lock.path() + " is locked)");
-  }
+  auto lock = lockStateDirectory(config);
   PluginHost host;
   host.scan(PluginHost::resolvePluginsDir(agent.commandLine().plugins_dir, config.plugins_dir));
   std::atomic<bool> stop{false};
