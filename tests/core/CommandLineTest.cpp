@@ -118,3 +118,51 @@ TEST(AgentBinary, FindsAndLoadsTheInTreePluginsWithoutAFlag) {
   EXPECT_THAT(r.out, HasSubstr("unsupported: Task Scheduler exists only on Windows"));
   EXPECT_THAT(r.out, testing::ContainsRegex("crontopus-cron.so\n +supported \\(selected\\)"));
 }
+
+TEST(AgentBinary, NextPrintsFireTimesWithOffsetsInTheGivenZone) {
+  // 2026-03-29 is Berlin's spring-forward day: 02:00 does not exist, a fixed-time job runs at
+  // 03:00.
+  auto r = runProcess({kAgent, "next", "0 2 * * *", "--tz", "Europe/Berlin", "--from",
+                       "2026-03-28T00:00:00Z", "--count", "3"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "2026-03-28T02:00:00+01:00\n2026-03-29T03:00:00+02:00\n2026-03-30T02:00:00+02:00\n");
+  r = runProcess({kAgent, "next", "*/30 * * * *", "--tz=UTC", "--from=2026-01-01T00:10:00+01:00",
+                  "--count=2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "2025-12-31T23:30:00+00:00\n2026-01-01T00:00:00+00:00\n");
+}
+
+TEST(AgentBinary, NextRejectsBadExpressionsZonesAndInstants) {
+  auto r = runProcess({kAgent, "next", "61 * * * *"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("minute"));
+  r = runProcess({kAgent, "next", "* * * * *", "--tz", "Mars/Olympus"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("unknown time zone \"Mars/Olympus\""));
+  r = runProcess({kAgent, "next", "* * * * *", "--from", "2026-03-28T00:00:00"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("--from must be ISO 8601 with Z or an offset"));
+  r = runProcess({kAgent, "next", "0 0 30 2 *", "--tz", "UTC"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("never"));
+}
+
+TEST(AgentBinary, ValidateTheExamplesPassesAndABrokenTreeFails) {
+  auto r = runProcess({kAgent, "validate", std::string(SOURCE_DIR) + "/examples/job-manifests"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, testing::ContainsRegex("[0-9]+ jobs, 0 errors\n$"));
+  TempDir dir;
+  crontopus::tests::writeFile(dir / "prod/bad.yaml",
+                              "apiVersion: v1\nkind: Job\nmetadata:\n  name: bad\n  tenant: t\n"
+                              "spec:\n  schedule: \"* * * *\"\n  command: x\n");
+  r = runProcess({kAgent, "validate", dir.path()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("prod/bad.yaml:7:"));
+  EXPECT_THAT(r.out, HasSubstr("spec.schedule"));
+  EXPECT_THAT(r.out, HasSubstr("0 jobs, 1 errors"));
+  r = runProcess({kAgent, "validate", dir.path(), "--format", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("\"field\":\"spec.schedule\""));
+  EXPECT_THAT(r.out, HasSubstr("\"jobs\":0"));
+}
