@@ -81,6 +81,8 @@ int loop(Agent& agent) {
       if (control_plane && report.applied)
         control_plane->reportJobs(report.plan.jobs_after);
       failures = report.ok ? 0 : failures + 1;
+      // A cycle's parsing and rendering leave freed heap behind; hand it back while we sleep.
+      platform::releaseFreeMemory();
       const auto delay = nextDelay(config, report, failures);
       agent.logger().debug("next cycle in " + std::to_string(delay.count()) + " ms");
       std::unique_lock<std::mutex> guard(mutex);

@@ -23,6 +23,8 @@ std::string rawMachineId();
 std::string unsafePermissions(const std::string& path);
 // Home directory of `user` from the password database; throws Poco::NotFoundException.
 std::string homeDirectoryOf(const std::string& user);
+// Returns freed heap memory to the operating system where the allocator allows it (glibc).
+void releaseFreeMemory();
 // Gives `path` to `user` (and the user's primary group); throws Poco::SystemException.
 void changeOwner(const std::string& path, const std::string& user);
 

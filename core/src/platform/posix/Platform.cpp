@@ -1,6 +1,9 @@
 #include "platform/Platform.h"
 
 #include <pwd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -126,6 +129,12 @@ std::string homeDirectoryOf(const std::string& user) {
     throw Poco::NotFoundException("no user \"" + user + "\" in the password database");
   }
   return pw->pw_dir;
+}
+
+void releaseFreeMemory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 void changeOwner(const std::string& path, const std::string& user) {
