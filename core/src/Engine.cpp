@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <Poco/DateTimeFormat.h>
@@ -171,6 +172,14 @@ bool Engine::sync(CycleReport& report, std::string& checkout) {
 }
 
 void Engine::writeRunSpecs(const std::map<std::string, DesiredJob>& desired, bool fresh) {
+  // Another user's run directory is that user's ground: everything there is read, made and
+  // removed with the user's rights, so what is made belongs to the user and a symlink the user
+  // planted (jobs/NS -> a directory of root's) leads nowhere the user could not go itself.
+  std::optional<platform::FileIdentity> as_user;
+  if (!run_user_.empty() && !desired.empty()) {
+    makeRunDirectory();
+    as_user.emplace(run_user_);
+  }
   bool wrote = false;
   for (const auto& [id, d] : desired) {
     if (!d.job.enabled || !d.render_error.empty())
@@ -186,22 +195,35 @@ void Engine::writeRunSpecs(const std::map<std::string, DesiredJob>& desired, boo
     const std::string text = toJson(spec);
     if (readIfExists(path) == text)
       continue;
-    const std::string dir = jobDirectory(run_state_dir_, id);
-    platform::makeDirectories(dir, 0700);
+    platform::makeDirectories(jobDirectory(run_state_dir_, id), 0700);
     platform::writeFileAtomic(path, text, 0600, platform::Durability::kDeferred);
     wrote = true;
-    if (!run_user_.empty()) {
-      for (const auto& p : {run_state_dir_, run_state_dir_ + "/jobs", dir, path}) {
-        platform::changeOwner(p, run_user_);
-      }
-    }
   }
   // One flush for the whole batch, before any entry that calls them is installed.
   if (wrote)
     platform::syncFileSystem(run_state_dir_);
 }
 
+void Engine::makeRunDirectory() {
+  try {
+    platform::FileIdentity as_user(run_user_);
+    platform::makeDirectories(run_state_dir_, 0700);
+    return;
+  } catch (const Poco::FileException&) {
+    // A home the user cannot write (a system user's, owned by root): root makes the directory
+    // and gives it to the user. Safe only there: nothing of the user's can be in the way.
+    const std::string home = std::filesystem::path(run_state_dir_).parent_path().string();
+    if (!platform::unsafePermissions(home).empty())
+      throw;
+  }
+  platform::makeDirectories(run_state_dir_, 0700);
+  platform::changeOwner(run_state_dir_, run_user_);
+}
+
 void Engine::removeRunSpecs(const std::vector<std::string>& identities) {
+  std::optional<platform::FileIdentity> as_user;  // see writeRunSpecs
+  if (!run_user_.empty())
+    as_user.emplace(run_user_);
   for (const auto& id : identities) {
     std::error_code ec;
     std::filesystem::remove(runSpecPath(run_state_dir_, id), ec);

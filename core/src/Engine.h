@@ -57,6 +57,8 @@ class Engine {
   // otherwise) before the scheduler can call them.
   void writeRunSpecs(const std::map<std::string, DesiredJob>& desired, bool fresh);
   void removeRunSpecs(const std::vector<std::string>& identities);
+  // <run user's home>/.crontopus, the run user's (see writeRunSpecs).
+  void makeRunDirectory();
   void finish(CycleReport& report, bool save);
 
   const AgentConfig& config_;

@@ -28,4 +28,23 @@ void releaseFreeMemory();
 // Gives `path` to `user` (and the user's primary group); throws Poco::SystemException.
 void changeOwner(const std::string& path, const std::string& user);
 
+// While it lives, the calling thread creates, reads and removes files as `user` (its uid and
+// primary group): what it creates belongs to the user, and it reaches only what the user can, so
+// a symlink the user planted in its own directories leads nowhere the user could not go itself.
+// For root working in another user's home (root writing and chowning there follows the user's
+// symlinks into root's own files). Linux: setfsuid/setfsgid, this thread only (root's
+// supplementary groups still count); elsewhere the effective ids of the whole process. Throws
+// Poco::NotFoundException (no such user) or Poco::SystemException.
+class FileIdentity {
+ public:
+  explicit FileIdentity(const std::string& user);
+  ~FileIdentity();
+  FileIdentity(const FileIdentity&) = delete;
+  FileIdentity& operator=(const FileIdentity&) = delete;
+
+ private:
+  unsigned previous_uid_ = 0;
+  unsigned previous_gid_ = 0;
+};
+
 }  // namespace crontopus::core::platform

@@ -4,6 +4,9 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#if defined(__linux__)
+#include <sys/fsuid.h>
+#endif
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -145,6 +148,52 @@ void changeOwner(const std::string& path, const std::string& user) {
     throw Poco::SystemException("cannot give " + path + " to " + user + ": " +
                                 std::strerror(errno));
   }
+}
+
+FileIdentity::FileIdentity(const std::string& user) {
+  const struct passwd* pw = getpwnam(user.c_str());
+  if (pw == nullptr)
+    throw Poco::NotFoundException("no user \"" + user + "\" in the password database");
+  const uid_t uid = pw->pw_uid;
+  const gid_t gid = pw->pw_gid;
+#if defined(__linux__)
+  // setfsuid/setfsgid return the previous value and report no error: a second call with the
+  // same value returns the current one, which tells whether the first took effect.
+  previous_gid_ = static_cast<unsigned>(setfsgid(gid));
+  if (static_cast<gid_t>(setfsgid(gid)) != gid) {
+    setfsgid(static_cast<gid_t>(previous_gid_));
+    throw Poco::SystemException("cannot take the group of " + user + " for file access");
+  }
+  previous_uid_ = static_cast<unsigned>(setfsuid(uid));
+  if (static_cast<uid_t>(setfsuid(uid)) != uid) {
+    setfsuid(static_cast<uid_t>(previous_uid_));
+    setfsgid(static_cast<gid_t>(previous_gid_));
+    throw Poco::SystemException("cannot take the identity of " + user + " for file access");
+  }
+#else
+  previous_gid_ = getegid();
+  previous_uid_ = geteuid();
+  if (setegid(gid) != 0) {
+    throw Poco::SystemException("cannot take the group of " + user + ": " + std::strerror(errno));
+  }
+  if (seteuid(uid) != 0) {
+    const int saved = errno;
+    (void)!setegid(static_cast<gid_t>(previous_gid_));
+    throw Poco::SystemException("cannot take the identity of " + user + ": " +
+                                std::strerror(saved));
+  }
+#endif
+}
+
+FileIdentity::~FileIdentity() {
+#if defined(__linux__)
+  setfsuid(static_cast<uid_t>(previous_uid_));
+  setfsgid(static_cast<gid_t>(previous_gid_));
+#else
+  // Nothing to do about a failure here; a destructor must not throw.
+  (void)!seteuid(static_cast<uid_t>(previous_uid_));
+  (void)!setegid(static_cast<gid_t>(previous_gid_));
+#endif
 }
 
 }  // namespace crontopus::core::platform
