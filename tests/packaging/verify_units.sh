@@ -8,7 +8,7 @@ verify_units() {
   mkdir -p "$root/lib/systemd"
   if [ ! -d "$root/lib/systemd/system/sysinit.target.wants" ] && [ ! -e "$root/lib/systemd/system/sysinit.target" ]; then
     mkdir -p "$root/lib/systemd/system"
-    cp -a /lib/systemd/system/. "$root/lib/systemd/system/"
+    cp -an /lib/systemd/system/. "$root/lib/systemd/system/"
   fi
   local out
   if ! out=$(systemd-analyze verify --man=no --root="$root" "$@" 2>&1) || [ -n "$out" ]; then

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Builds the .deb from this build tree (cpack -G DEB into a scratch directory), unpacks it with
+# dpkg -x into a scratch root and checks it from there: control fields and dependencies, every
+# file in place, the extracted agent runs (--version, plugins) with its own SDK library and its
+# own plugins and no flag, and systemd-analyze verify passes on the extracted units.
+set -euo pipefail
+build_dir=$1
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/verify_units.sh"
+for tool in cpack dpkg-deb dpkg-shlibdeps systemd-analyze; do
+  command -v "$tool" >/dev/null || { echo "FAIL: $tool missing (see scripts/packages.txt)"; exit 1; }
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cpack -G DEB --config "$build_dir/CPackConfig.cmake" -B "$work/out" >"$work/cpack.log" 2>&1 ||
+  { cat "$work/cpack.log"; echo "FAIL: cpack -G DEB"; exit 1; }
+debs=("$work"/out/crontopus-agent_*.deb)
+[ ${#debs[@]} -eq 1 ] && [ -f "${debs[0]}" ] || { echo "FAIL: expected one .deb in $work/out"; ls -R "$work/out"; exit 1; }
+deb=${debs[0]}
+echo "built $(basename "$deb") ($(stat -c %s "$deb") bytes)"
+
+[ "$(dpkg-deb -f "$deb" Package)" = crontopus-agent ] || { echo "FAIL: package name"; exit 1; }
+depends=$(dpkg-deb -f "$deb" Depends)
+echo "Depends: $depends"
+for lib in libpocofoundation80 libpocoutil80 libpoconet80 libpoconetssl80 libpocojson80 \
+           libyaml-cpp0.7 libgit2-1.5 libdate-tz3 libyaml-0-2 libstdc++6; do
+  echo "$depends" | tr ',' '\n' | sed 's/^ *//; s/ .*//' | grep -qxF "$lib" ||
+    { echo "FAIL: Depends lacks $lib"; exit 1; }
+done
+dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/crontopus/config.example.yaml ||
+  { echo "FAIL: config.example.yaml is not a conffile"; exit 1; }
+
+root="$work/root"
+dpkg -x "$deb" "$root"
+for f in usr/bin/crontopus-agent usr/lib/libcrontopus-sdk.so.1 \
+         usr/lib/crontopus/plugins/crontopus-cron.so usr/lib/crontopus/plugins/crontopus-git.so \
+         usr/lib/crontopus/plugins/crontopus-systemd-timer.so \
+         usr/lib/crontopus/plugins/crontopus-taskscheduler.so \
+         usr/include/crontopus/sdk/Plugin.h usr/lib/cmake/CrontopusSDK/CrontopusSDKConfig.cmake \
+         etc/crontopus/config.example.yaml lib/systemd/system/crontopus-agent.service \
+         usr/lib/systemd/user/crontopus-agent.service; do
+  [ -e "$root/$f" ] || { echo "FAIL: /$f missing from the .deb"; exit 1; }
+done
+# Nothing from a /usr/local (or any other) prefix leaks into the package.
+if find "$root" -path "$root/usr/local*" | grep -q .; then echo "FAIL: /usr/local in the .deb"; exit 1; fi
+grep -qx "ExecStart=/usr/bin/crontopus-agent --config /etc/crontopus/config.yaml" \
+  "$root/lib/systemd/system/crontopus-agent.service" || { echo "FAIL: system unit's ExecStart"; exit 1; }
+grep -qx "ExecStart=/usr/bin/crontopus-agent --config %h/.crontopus/config.yaml" \
+  "$root/usr/lib/systemd/user/crontopus-agent.service" || { echo "FAIL: user unit's ExecStart"; exit 1; }
+cmp "$root/etc/crontopus/config.example.yaml" "$here/../../etc/config.example.yaml"
+
+agent="$root/usr/bin/crontopus-agent"
+sdk=$(ldd "$agent" | sed -n 's/^[[:space:]]*libcrontopus-sdk\.so\.1 => \(.*\) (0x.*/\1/p')
+[ -n "$sdk" ] && [ "$(realpath "$sdk")" = "$(realpath "$root/usr/lib/libcrontopus-sdk.so.1")" ] ||
+  { ldd "$agent"; echo "FAIL: the extracted agent does not use the extracted SDK library"; exit 1; }
+version=$("$agent" --version)
+echo "$version"
+[ "$version" = "crontopus-agent $(dpkg-deb -f "$deb" Version)" ] || { echo "FAIL: --version"; exit 1; }
+# The shipped example config loads, and the plugins are found beside the binary without a flag.
+out=$("$agent" --config "$root/etc/crontopus/config.example.yaml" plugins)
+echo "$out"
+echo "$out" | grep -q "plugins directory: $root/usr/lib/crontopus/plugins" ||
+  { echo "FAIL: the extracted agent did not look in its own plugins directory"; exit 1; }
+for id in cron git systemd-timer taskscheduler; do
+  echo "$out" | grep -Eq "^$id +(scheduler|source) +[0-9.]+ +loaded" || { echo "FAIL: plugin $id not loaded"; exit 1; }
+done
+
+verify_units "$root" /lib/systemd/system/crontopus-agent.service
+verify_units "$root" /usr/lib/systemd/user/crontopus-agent.service
+echo ".deb: OK"
