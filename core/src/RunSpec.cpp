@@ -1,5 +1,7 @@
 #include "RunSpec.h"
 
+#include "JsonWriter.h"
+
 #include <sstream>
 
 #include <Poco/Exception.h>
@@ -28,44 +30,46 @@ RunSpec runSpecFor(const sdk::Job& job, const std::string& effective_zone, bool 
 }
 
 std::string toJson(const RunSpec& s) {
-  Poco::JSON::Object o;
-  o.set("version", 1);
-  o.set("namespace", s.ns);
-  o.set("name", s.name);
-  o.set("command", s.command);
-  Poco::JSON::Array args;
+  JsonWriter w;
+  w.beginObject()
+      .field("version", 1)
+      .field("namespace", s.ns)
+      .field("name", s.name)
+      .field("command", s.command);
+  w.key("args").beginArray();
   for (const auto& a : s.args)
-    args.add(a);
-  o.set("args", args);
-  Poco::JSON::Object env;
+    w.value(a);
+  w.endArray();
+  w.key("env").beginObject();
   for (const auto& [k, v] : s.env)
-    env.set(k, v);
-  o.set("env", env);
-  o.set("working_dir", s.working_dir);
-  o.set("schedule", s.schedule);
-  o.set("timezone", s.timezone);
-  o.set("gate", s.gate);
-  o.set("timeout_seconds", s.timeout_seconds);
-  Poco::JSON::Object retry;
-  retry.set("enabled", s.retry.enabled);
-  retry.set("attempts", s.retry.attempts);
-  retry.set("backoff", s.retry.backoff == sdk::Backoff::kFixed ? "fixed" : "exponential");
-  o.set("retry", retry);
-  Poco::JSON::Object checkin;
-  checkin.set("enabled", s.checkin_enabled);
-  checkin.set("secret", s.checkin_secret);
-  o.set("checkin", checkin);
-  Poco::JSON::Object control_plane;
-  control_plane.set("api_url", s.control_plane.api_url);
-  control_plane.set("token_path", s.control_plane.token_path);
-  control_plane.set("spool_dir", s.control_plane.spool_dir);
-  control_plane.set("ca_file", s.control_plane.ca_file);
-  control_plane.set("allow_insecure_http", s.control_plane.allow_insecure_http);
-  o.set("control_plane", control_plane);
-  std::ostringstream out;
-  Poco::JSON::Stringifier::stringify(o, out, 2);
-  out << "\n";
-  return out.str();
+    w.field(k, v);
+  w.endObject();
+  w.field("working_dir", s.working_dir)
+      .field("schedule", s.schedule)
+      .field("timezone", s.timezone)
+      .field("gate", s.gate)
+      .field("timeout_seconds", s.timeout_seconds);
+  w.key("retry")
+      .beginObject()
+      .field("enabled", s.retry.enabled)
+      .field("attempts", s.retry.attempts)
+      .field("backoff", s.retry.backoff == sdk::Backoff::kFixed ? "fixed" : "exponential")
+      .endObject();
+  w.key("checkin")
+      .beginObject()
+      .field("enabled", s.checkin_enabled)
+      .field("secret", s.checkin_secret)
+      .endObject();
+  w.key("control_plane")
+      .beginObject()
+      .field("api_url", s.control_plane.api_url)
+      .field("token_path", s.control_plane.token_path)
+      .field("spool_dir", s.control_plane.spool_dir)
+      .field("ca_file", s.control_plane.ca_file)
+      .field("allow_insecure_http", s.control_plane.allow_insecure_http)
+      .endObject();
+  w.endObject();
+  return w.str() + "\n";
 }
 
 RunSpec runSpecFromJson(const std::string& text, const std::string& origin) {

@@ -18,6 +18,7 @@
 #include <Poco/Logger.h>
 #include <Poco/Timestamp.h>
 
+#include "JsonWriter.h"
 #include "RunSpec.h"
 #include "controlplane/CheckIn.h"
 #include "crontopus/sdk/CronExpression.h"
@@ -187,23 +188,22 @@ std::string utf8Tail(const std::string& bytes, std::size_t max_chars) {
 }
 
 std::string toJsonLine(const RunRecord& r) {
-  Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
-  o.set("job", r.ns + "/" + r.name);
-  o.set("namespace", r.ns);
-  o.set("name", r.name);
-  o.set("start", r.started);
-  o.set("end", r.finished);
-  o.set("duration", static_cast<Poco::Int64>(r.duration_seconds));
-  o.set("exit_code", r.exit_code);
-  o.set("signal", r.signal);
-  o.set("status", r.status);
-  o.set("attempts", r.attempts);
-  o.set("output", r.output);
-  o.set("error_message", r.error_message);
-  std::ostringstream out;
-  Poco::JSON::Stringifier::condense(o, out);
-  out << "\n";
-  return out.str();
+  JsonWriter w;
+  w.beginObject()
+      .field("job", r.ns + "/" + r.name)
+      .field("namespace", r.ns)
+      .field("name", r.name)
+      .field("start", r.started)
+      .field("end", r.finished)
+      .field("duration", r.duration_seconds)
+      .field("exit_code", r.exit_code)
+      .field("signal", r.signal)
+      .field("status", r.status)
+      .field("attempts", r.attempts)
+      .field("output", r.output)
+      .field("error_message", r.error_message)
+      .endObject();
+  return w.str() + "\n";
 }
 
 int runJob(const std::string& state_dir, const std::string& identity) {

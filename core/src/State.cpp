@@ -11,6 +11,7 @@
 #include <Poco/Logger.h>
 #include <Poco/SHA2Engine.h>
 
+#include "JsonWriter.h"
 #include "platform/Files.h"
 
 namespace crontopus::core {
@@ -98,45 +99,42 @@ AgentState loadState(const std::string& state_dir) {
 }
 
 void saveState(const std::string& state_dir, const AgentState& s) {
-  Poco::JSON::Object o;
-  o.set("version", 1);
-  o.set("backend", s.backend);
-  o.set("revision", s.revision);
-  o.set("revision_time", static_cast<Poco::Int64>(s.revision_time));
-  Poco::JSON::Object jobs;
+  JsonWriter w;
+  w.beginObject()
+      .field("version", 1)
+      .field("backend", s.backend)
+      .field("revision", s.revision)
+      .field("revision_time", s.revision_time);
+  w.key("jobs").beginObject();
   for (const auto& [id, j] : s.jobs) {
-    Poco::JSON::Object jo;
-    jo.set("hash", j.hash);
-    jo.set("status", j.status);
-    jo.set("source_file", j.source_file);
-    jo.set("schedule", j.schedule);
-    jo.set("command", j.command);
-    jo.set("paused", j.paused);
-    jo.set("error", j.error);
-    jobs.set(id, jo);
+    w.key(id)
+        .beginObject()
+        .field("hash", j.hash)
+        .field("status", j.status)
+        .field("source_file", j.source_file)
+        .field("schedule", j.schedule)
+        .field("command", j.command)
+        .field("paused", j.paused)
+        .field("error", j.error)
+        .endObject();
   }
-  o.set("jobs", jobs);
-  std::ostringstream out;
-  Poco::JSON::Stringifier::stringify(o, out, 2);
-  out << "\n";
+  w.endObject().endObject();
   platform::makeDirectories(state_dir, 0700);
-  platform::writeFileAtomic(statePath(state_dir), out.str(), 0600);
+  platform::writeFileAtomic(statePath(state_dir), w.str() + "\n", 0600);
 }
 
 void saveCycle(const std::string& state_dir, const AgentState& s) {
-  Poco::JSON::Object o;
-  o.set("started", s.last_cycle_started);
-  o.set("finished", s.last_cycle_finished);
-  o.set("result", s.last_result);
-  Poco::JSON::Array errors;
+  JsonWriter w;
+  w.beginObject()
+      .field("started", s.last_cycle_started)
+      .field("finished", s.last_cycle_finished)
+      .field("result", s.last_result);
+  w.key("errors").beginArray();
   for (const auto& e : s.last_errors)
-    errors.add(e);
-  o.set("errors", errors);
-  std::ostringstream out;
-  Poco::JSON::Stringifier::stringify(o, out, 2);
-  out << "\n";
+    w.value(e);
+  w.endArray().endObject();
   platform::makeDirectories(state_dir, 0700);
-  platform::writeFileAtomic(state_dir + "/last-cycle.json", out.str(), 0600);
+  platform::writeFileAtomic(state_dir + "/last-cycle.json", w.str() + "\n", 0600);
 }
 
 }  // namespace crontopus::core
