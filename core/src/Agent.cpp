@@ -96,6 +96,7 @@ int Agent::dispatch() {
   const std::map<std::string, Handler> handlers = {
       {"", [&] { return commands::loop(*this); }},
       {"plugins", [&] { return commands::plugins(*this, std::cout); }},
+      {"config", [&] { return commands::config(*this, std::cout); }},
       {"validate", [&] { return commands::validate(*this, std::cout, std::cerr); }},
       {"next", [&] { return commands::next(*this, std::cout, std::cerr); }},
       {"plan", [&] { return commands::plan(*this, std::cout); }},

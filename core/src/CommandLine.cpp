@@ -35,6 +35,12 @@ const GlobalOption kGlobalOptions[] = {
 const std::vector<CommandSpec>& commandSpecs() {
   static const std::vector<CommandSpec> specs = {
       {"plugins", "", "list every plugin found, loaded or refused, and why", 0, 0, {}},
+      {"config",
+       "",
+       "check the configuration as the agent would; print it with defaults, secrets as ***",
+       0,
+       0,
+       {}},
       {"validate",
        "DIR",
        "check a manifest repository exactly as the agent would (no config, no network)",

@@ -11,6 +11,7 @@ class Agent;
 namespace crontopus::core::commands {
 
 int plugins(Agent& agent, std::ostream& out);
+int config(Agent& agent, std::ostream& out);
 int validate(Agent& agent, std::ostream& out, std::ostream& err);
 int next(Agent& agent, std::ostream& out, std::ostream& err);
 int loop(Agent& agent);

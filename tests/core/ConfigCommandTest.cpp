@@ -1,0 +1,122 @@
+// `crontopus-agent config`: the agent's own checks, then the effective configuration as YAML
+// with defaults filled in and secrets masked.
+#include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "TestSupport.h"
+
+using crontopus::tests::runProcess;
+using crontopus::tests::TempDir;
+using crontopus::tests::writeFile;
+using testing::HasSubstr;
+using testing::Not;
+
+namespace {
+
+const std::string kAgent = AGENT_BIN;
+const char* const kSecrets[] = {"enroll-SECRET-1", "pw-SECRET-2", "pp-SECRET-3"};
+
+std::string configWithSecrets(const std::string& state_dir) {
+  return "agent:\n"
+         "  state_dir: " +
+         state_dir +
+         "\n"
+         "  labels: {role: database}\n"
+         "backend:\n"
+         "  api_url: https://cp.example.com\n"
+         "  enrollment_token: \"enroll-SECRET-1\"\n"
+         "git:\n"
+         "  url: https://git.example.com/acme/jobs.git\n"
+         "  auth: {type: basic, username: alice, password: \"pw-SECRET-2\", passphrase: "
+         "\"pp-SECRET-3\"}\n"
+         "scheduler:\n"
+         "  backend: cron\n"
+         "  options: {crontab_command: /usr/bin/crontab}\n";
+}
+
+}  // namespace
+
+TEST(ConfigCommand, PrintsTheEffectiveConfigurationWithSecretsMasked) {
+  TempDir dir;
+  writeFile(dir / "config.yaml", configWithSecrets(dir / "state"));
+  auto r = runProcess({kAgent, "--config", dir / "config.yaml", "config"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* secret : kSecrets) {
+    EXPECT_THAT(r.out + r.err, Not(HasSubstr(secret)));
+  }
+  EXPECT_THAT(r.out, HasSubstr("  enrollment_token: \"***\"\n"));
+  EXPECT_THAT(r.out, HasSubstr("    password: \"***\"\n"));
+  EXPECT_THAT(r.out, HasSubstr("    passphrase: \"***\"\n"));
+  EXPECT_THAT(r.out, HasSubstr("    username: alice\n"));
+  // Defaults filled in, paths derived from the state directory.
+  EXPECT_THAT(r.out, HasSubstr("  branch: main\n"));
+  EXPECT_THAT(r.out, HasSubstr("  sync_interval: 30\n"));
+  EXPECT_THAT(r.out, HasSubstr("  heartbeat_interval: 30\n"));
+  EXPECT_THAT(r.out, HasSubstr("  token_path: " + (dir / "state") + "/agent-token\n"));
+  EXPECT_THAT(r.out, HasSubstr("  local_path: " + (dir / "state") + "/job-manifests\n"));
+  EXPECT_THAT(r.out, HasSubstr("    role: database\n"));
+  // The backend's own options: the given one, and the defaults of those not given.
+  EXPECT_THAT(r.out, HasSubstr("  backend: cron\n"));
+  EXPECT_THAT(r.out, HasSubstr("    crontab_command: /usr/bin/crontab\n"));
+  EXPECT_THAT(r.out, HasSubstr("    cron_file: \"\"\n"));
+  EXPECT_THAT(r.out, HasSubstr("  level: information\n"));
+  // Nothing is created: the command only reads.
+  EXPECT_FALSE(std::filesystem::exists(dir / "state"));
+
+  // What it prints is a configuration the agent loads, and prints back the same way.
+  writeFile(dir / "printed.yaml", r.out);
+  auto again = runProcess({kAgent, "--config", dir / "printed.yaml", "config"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out.substr(again.out.find('\n')), r.out.substr(r.out.find('\n')));
+}
+
+TEST(ConfigCommand, LogLevelFromTheCommandLineIsTheEffectiveOne) {
+  TempDir dir;
+  writeFile(dir / "config.yaml", "log: {level: warning}\n");
+  auto r = runProcess({kAgent, "--config", dir / "config.yaml", "config"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("  level: warning\n"));
+  r = runProcess({kAgent, "--config", dir / "config.yaml", "--log-level", "debug", "config"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("  level: debug\n"));
+}
+
+TEST(ConfigCommand, AnInvalidFileExitsOneWithEveryPosition) {
+  TempDir dir;
+  writeFile(dir / "config.yaml",
+            "git:\n  sync_interval: -3\n  auth: {type: basic, password: \"pw-SECRET-2\"}\n"
+            "log:\n  level: loud\n");
+  auto r = runProcess({kAgent, "--config", dir / "config.yaml", "config"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, HasSubstr(dir / "config.yaml" + ":2:18: git.sync_interval: must be between"));
+  EXPECT_THAT(r.err, HasSubstr(dir / "config.yaml" + ":5:10: log.level"));
+  EXPECT_THAT(r.err, Not(HasSubstr("pw-SECRET-2")));
+}
+
+TEST(ConfigCommand, SchedulerOptionsAreCheckedAgainstThePluginsSpecs) {
+  TempDir dir;
+  writeFile(dir / "config.yaml",
+            "scheduler:\n  backend: cron\n  options:\n    frob: 1\n    cron_file: relative\n");
+  auto r = runProcess({kAgent, "--config", dir / "config.yaml", "config"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, HasSubstr(dir / "config.yaml" +
+                               ":4:5: scheduler.options.frob: unknown option for scheduler "
+                               "backend \"cron\""));
+
+  // A value of the right type that the plugin itself refuses (configure()).
+  writeFile(dir / "config.yaml", "scheduler:\n  backend: cron\n  options: {cron_file: relative}\n");
+  r = runProcess({kAgent, "--config", dir / "config.yaml", "config"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("cron_file: 'relative' must be an absolute path"));
+}
+
+TEST(ConfigCommand, AMissingFileIsAnError) {
+  TempDir dir;
+  auto r = runProcess({kAgent, "--config", dir / "absent.yaml", "config"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(dir / "absent.yaml"));
+}
