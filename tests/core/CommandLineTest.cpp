@@ -117,6 +117,9 @@ TEST(AgentBinary, FindsAndLoadsTheInTreePluginsWithoutAFlag) {
   }
   EXPECT_THAT(r.out, HasSubstr("unsupported: Task Scheduler exists only on Windows"));
   EXPECT_THAT(r.out, testing::ContainsRegex("crontopus-cron.so\n +supported \\(selected\\)"));
+  // Each scheduler's options are listed with their type, default and doc (the config_map idea).
+  EXPECT_THAT(r.out, HasSubstr("option crontab_command (string, default \"crontab\"): "));
+  EXPECT_THAT(r.out, HasSubstr("option cron_file (path, default \"\"): "));
 }
 
 TEST(AgentBinary, NextPrintsFireTimesWithOffsetsInTheGivenZone) {

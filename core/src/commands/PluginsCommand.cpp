@@ -1,5 +1,6 @@
 #include <iomanip>
 #include <ostream>
+#include <vector>
 
 #include "Agent.h"
 #include "Commands.h"
@@ -23,14 +24,14 @@ int plugins(Agent& agent, std::ostream& out) {
       continue;
     }
     std::string support = "supported";
+    std::vector<sdk::OptionSpec> options;
     if (r.kind == "scheduler") {
       auto plugin = host.createScheduler(r.id);
+      options = plugin->optionSpecs();
       sdk::PluginContext context = makePluginContext(config, r.id);
-      context.options = PluginHost::validateOptions(r.id, plugin->optionSpecs(), {});
-      if (r.id == selected) {
-        context.options =
-            PluginHost::validateOptions(r.id, plugin->optionSpecs(), config.scheduler);
-      }
+      // Only the selected backend gets the configured scheduler.options; the others, defaults.
+      context.options = PluginHost::validateOptions(
+          r.id, options, r.id == selected ? config.scheduler : AgentConfig::Scheduler{});
       sdk::Result configured = plugin->configure(context);
       sdk::Support s = plugin->support();
       if (!configured) {
@@ -42,6 +43,11 @@ int plugins(Agent& agent, std::ostream& out) {
         support += " (selected)";
     }
     out << "loaded      " << r.path << "\n    " << support << "\n";
+    for (const auto& o : options) {
+      static const char* kTypes[] = {"string", "bool", "int", "path"};
+      out << "    option " << o.key << " (" << kTypes[static_cast<int>(o.type)] << ", default \""
+          << o.default_value << "\"): " << o.doc << "\n";
+    }
   }
   return 0;
 }
