@@ -7,12 +7,14 @@
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
 #include <Poco/File.h>
+#include <Poco/FileChannel.h>
 #include <Poco/FormattingChannel.h>
 #include <Poco/Logger.h>
 #include <Poco/PatternFormatter.h>
 
 #include "Commands.h"
 #include "Version.h"
+#include "platform/SystemLog.h"
 
 namespace crontopus::core {
 
@@ -39,17 +41,46 @@ void Agent::setUpLogging(const AgentConfig* config) {
     level = "information";
   if (level == "info")
     level = "information";
-  Poco::AutoPtr<Poco::PatternFormatter> formatter(
-      new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S%z %p %s: %t"));
-  formatter->setProperty("times", "local");
-  Poco::AutoPtr<Poco::FormattingChannel> channel(
-      new Poco::FormattingChannel(formatter, new Poco::ConsoleChannel(std::cerr)));
-  Poco::Logger::root().setChannel(channel);
+  int priority = 0;
   try {
-    Poco::Logger::setLevel("", Poco::Logger::parseLevel(level));
+    priority = Poco::Logger::parseLevel(level);
   } catch (const Poco::Exception&) {
     throw UsageException("unknown log level \"" + level + "\"");
   }
+
+  // console in the foreground; the system log when detached (--daemon: stderr is /dev/null) or
+  // asked for; a file rotated at 10 MB keeping 5 archives (agent.log.0 newest) when asked for.
+  std::string target = config != nullptr ? config->log.target : "console";
+  if (target == "console" && command_line_.daemon)
+    target = "syslog";
+  std::string pattern = "%Y-%m-%dT%H:%M:%S%z %p %s: %t";
+  Poco::AutoPtr<Poco::Channel> sink;
+  if (target == "syslog") {
+    pattern = "%p %s: %t";  // syslog stamps the time and the process itself
+    sink = platform::systemLogChannel("crontopus-agent");
+  } else if (target == "file") {
+    Poco::AutoPtr<Poco::FileChannel> file(new Poco::FileChannel(config->log.file));
+    file->setProperty(Poco::FileChannel::PROP_ROTATION, "10 M");
+    file->setProperty(Poco::FileChannel::PROP_ARCHIVE, "number");
+    file->setProperty(Poco::FileChannel::PROP_PURGECOUNT, "5");
+    file->setProperty(Poco::FileChannel::PROP_TIMES, "local");
+    try {
+      file->open();  // now, so that a bad path is a configuration error and not a lost line
+    } catch (const Poco::Exception& e) {
+      throw ConfigException(config->source_file + ": log.file: cannot open " + config->log.file +
+                            " for writing (" + e.displayText() +
+                            "); create its directory or fix its permissions");
+    }
+    sink = file;
+  } else {
+    sink = new Poco::ConsoleChannel(std::cerr);
+  }
+  Poco::AutoPtr<Poco::PatternFormatter> formatter(new Poco::PatternFormatter(pattern));
+  formatter->setProperty("times", "local");
+  Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(formatter, sink));
+  // Every existing logger too: a logger copies its parent's channel when it is created.
+  Poco::Logger::setChannel("", channel);
+  Poco::Logger::setLevel("", priority);
   setLogger(Poco::Logger::get("crontopus"));
 }
 
@@ -66,9 +97,9 @@ const AgentConfig& Agent::config(bool required) {
     } else {
       config_ = defaultConfig();
     }
+    setUpLogging(&*config_);  // first, so that the warnings go where the configuration says
     for (const auto& w : config_->warnings)
       logger().warning(w.str());
-    setUpLogging(&*config_);
   }
   return *config_;
 }
