@@ -23,7 +23,10 @@ set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "cron | cron-daemon, systemd")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 # dpkg keeps an operator's edits to files under /etc across upgrades only if they are conffiles.
 file(WRITE ${CMAKE_BINARY_DIR}/deb-control/conffiles "/etc/crontopus/config.example.yaml\n")
-set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${CMAKE_BINARY_DIR}/deb-control/conffiles)
+# postinst creates the system user the unit runs as (adduser) and runs ldconfig for the SDK library.
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${CMAKE_BINARY_DIR}/deb-control/conffiles
+  ${CMAKE_CURRENT_LIST_DIR}/deb/postinst ${CMAKE_CURRENT_LIST_DIR}/deb/postrm)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS adduser)
 # Components only to choose what goes in; the package is still one .deb.
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_COMPONENTS_GROUPING ALL_COMPONENTS_IN_ONE)

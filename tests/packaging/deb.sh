@@ -30,6 +30,27 @@ done
 dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/crontopus/config.example.yaml ||
   { echo "FAIL: config.example.yaml is not a conffile"; exit 1; }
 
+[ "$(dpkg-deb -f "$deb" Depends | cut -d, -f1)" = adduser ] || { echo "FAIL: Depends lacks adduser"; exit 1; }
+
+# postinst creates the unit's user once, with the state directory as its home: run it with
+# getent/adduser/ldconfig replaced by recorders (a real run would change this machine's users).
+ctrl="$work/control"
+dpkg-deb -e "$deb" "$ctrl"
+shims="$work/shims"
+mkdir -p "$shims"
+printf '#!/bin/sh\necho "getent $*" >>"%s/calls"\n[ -e "%s/user-exists" ]\n' "$work" "$work" >"$shims/getent"
+printf '#!/bin/sh\necho "adduser $*" >>"%s/calls"\n' "$work" >"$shims/adduser"
+printf '#!/bin/sh\necho ldconfig >>"%s/calls"\n' "$work" >"$shims/ldconfig"
+chmod +x "$shims"/*
+PATH="$shims:$PATH" sh -e "$ctrl/postinst" configure
+grep -qx "adduser --system --group --quiet --home /var/lib/crontopus --no-create-home --shell /usr/sbin/nologin --gecos Crontopus agent crontopus" "$work/calls" ||
+  { cat "$work/calls"; echo "FAIL: postinst did not create the crontopus system user"; exit 1; }
+grep -qx ldconfig "$work/calls" || { echo "FAIL: postinst did not run ldconfig"; exit 1; }
+: >"$work/calls"
+touch "$work/user-exists"
+PATH="$shims:$PATH" sh -e "$ctrl/postinst" configure
+if grep -q '^adduser' "$work/calls"; then echo "FAIL: postinst re-created an existing user"; exit 1; fi
+
 root="$work/root"
 dpkg -x "$deb" "$root"
 for f in usr/bin/crontopus-agent usr/lib/libcrontopus-sdk.so.1 \
