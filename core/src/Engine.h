@@ -49,6 +49,8 @@ class Engine {
   const std::string& schedulerId() const { return scheduler_id_; }
   // Where run specs (and `run`'s check-in spool) live: see makeScheduler.
   const std::string& runStateDirectory() const { return run_state_dir_; }
+  // The user the wrapper runs as when it is not the agent's own (else empty).
+  const std::string& runUser() const { return run_user_; }
 
  private:
   CycleReport cycleOnce(bool apply);

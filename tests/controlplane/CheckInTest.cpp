@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -191,7 +192,7 @@ TEST(CheckInAsAnotherUser, SpoolsInTheUsersSpoolAndTheAgentDelivers) {
   EXPECT_EQ(server.count("/api/runs/check-in"), 0u);
 
   core::controlplane::ControlPlane cp(config);
-  cp.addSpool(spool.dir());
+  cp.addSpool(spool.dir(), "nobody");
   cp.start();
   ASSERT_TRUE(waitFor([&] { return !spool.hasPending(); }, 15s));
   cp.stop();
@@ -200,6 +201,49 @@ TEST(CheckInAsAnotherUser, SpoolsInTheUsersSpoolAndTheAgentDelivers) {
   EXPECT_EQ(checkins[0]->getValue<std::string>("job_name"), "as-nobody");
   EXPECT_EQ(checkins[0]->getValue<std::string>("output"), "from nobody\n");
   EXPECT_EQ(checkins[0]->getValue<int>("endpoint_id"), token.endpoint_id);
+}
+
+TEST(CheckInAsAnotherUser, ASpoolLinkedToARootDirectoryDeliversNothingFromIt) {
+  // The user owns ~/.crontopus: replacing its spool with a link to a root-only directory must
+  // not make the root agent post (and then delete) files the user cannot read.
+  if (geteuid() != 0)
+    FAIL() << "needs root (the agent reads the user's spool as that user)";
+  FakeControlPlane server;
+  TempDir dir;
+  core::AgentConfig config = core::defaultConfig();
+  config.agent.state_dir = dir / "state";
+  config.agent.token_path = dir / "state/agent-token";
+  config.agent.platform = "linux";
+  config.backend.api_url = server.url();
+  config.backend.heartbeat_interval = 60;
+  enrollInto(server, config.agent.token_path);
+  chmod(config.agent.state_dir.c_str(), 0700);
+
+  const std::string secret_dir = dir / "root-only";
+  const std::string secret = secret_dir + "/20000101T000000.000000Z-0000000001-0001.json";
+  writeFile(secret,
+            R"({"job_name":"stolen","namespace":"x","status":"success","exit_code":0,)"
+            R"("duration":0,"output":"ROOT-ONLY-CONTENT"})",
+            0600);
+  chmod(secret_dir.c_str(), 0700);
+  const std::string user_state = dir / "home/.crontopus";
+  writeFile(user_state + "/placeholder", "", 0600);
+  ASSERT_EQ(symlink(secret_dir.c_str(), (user_state + "/spool").c_str()), 0);
+  ASSERT_EQ(runProcess({"/bin/chown", "-R", "-h", "nobody:nogroup", dir / "home"}).exit_code, 0);
+
+  // A real check-in in the agent's own spool, newer than the planted one: once it is delivered,
+  // the flush has passed the planted file's turn.
+  core::controlplane::Spool own(config.agent.state_dir + "/spool");
+  own.add(R"({"job_name":"real","namespace":"x","status":"success","exit_code":0,"duration":0})");
+  core::controlplane::ControlPlane cp(config);
+  cp.addSpool(user_state + "/spool", "nobody");
+  cp.start();
+  ASSERT_TRUE(waitFor([&] { return !own.hasPending(); }, 15s));
+  cp.stop();
+  const auto checkins = server.checkins();
+  ASSERT_EQ(checkins.size(), 1u);
+  EXPECT_EQ(checkins[0]->getValue<std::string>("job_name"), "real");
+  EXPECT_TRUE(std::filesystem::exists(secret)) << "a root file was deleted through the link";
 }
 
 }  // namespace

@@ -60,7 +60,7 @@ int loop(Agent& agent) {
   std::unique_ptr<controlplane::ControlPlane> control_plane;
   if (controlplane::ControlPlane::configured(config)) {
     control_plane = std::make_unique<controlplane::ControlPlane>(config);
-    control_plane->addSpool(engine.runStateDirectory() + "/spool");
+    control_plane->addSpool(engine.runStateDirectory() + "/spool", engine.runUser());
     control_plane->start();
   }
 

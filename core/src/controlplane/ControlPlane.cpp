@@ -89,10 +89,10 @@ ControlPlane::~ControlPlane() {
   stop();
 }
 
-void ControlPlane::addSpool(const std::string& dir) {
+void ControlPlane::addSpool(const std::string& dir, const std::string& owner) {
   std::lock_guard<std::mutex> guard(mutex_);
   if (!started_ && dir != spools_.front().dir())
-    spools_.emplace_back(dir);
+    spools_.emplace_back(dir, owner);
 }
 
 void ControlPlane::start() {

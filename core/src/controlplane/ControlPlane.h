@@ -39,7 +39,7 @@ class ControlPlane {
 
   // Another spool to deliver from, e.g. <home>/.crontopus/spool of the user the scheduler runs
   // jobs as (written by `run` as that user). Call before start(). The agent never creates it.
-  void addSpool(const std::string& dir);
+  void addSpool(const std::string& dir, const std::string& owner = {});
 
   void start();
   // Cancels calls in flight and joins both threads; idempotent.

@@ -13,11 +13,13 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <Poco/Exception.h>
 
 #include "platform/Files.h"
+#include "platform/Platform.h"
 
 namespace crontopus::core::controlplane {
 
@@ -47,9 +49,16 @@ class Directory {
 
 }  // namespace
 
-Spool::Spool(std::string dir) : dir_(std::move(dir)) {}
+Spool::Spool(std::string dir, std::string owner) : dir_(std::move(dir)), owner_(std::move(owner)) {}
+
+std::optional<platform::FileIdentity> Spool::asOwner() const {
+  if (owner_.empty())
+    return std::nullopt;
+  return std::optional<platform::FileIdentity>(std::in_place, owner_);
+}
 
 std::string Spool::add(const std::string& body) {
+  const auto as_owner = asOwner();
   static std::atomic<unsigned> sequence{0};
   const auto now = std::chrono::system_clock::now();
   const auto micros =
@@ -69,6 +78,7 @@ std::string Spool::add(const std::string& body) {
 }
 
 std::vector<std::string> Spool::pending() const {
+  const auto as_owner = asOwner();
   std::vector<std::string> names;
   Directory dir(dir_);
   if (dir.get() == nullptr)
@@ -82,6 +92,7 @@ std::vector<std::string> Spool::pending() const {
 }
 
 bool Spool::hasPending() const {
+  const auto as_owner = asOwner();
   Directory dir(dir_);
   if (dir.get() == nullptr)
     return false;
@@ -93,6 +104,7 @@ bool Spool::hasPending() const {
 }
 
 std::string Spool::read(const std::string& name) const {
+  const auto as_owner = asOwner();
   // A spool may belong to the user the jobs run as: never follow a link planted there.
   const std::string path = dir_ + "/" + name;
   const int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -117,6 +129,7 @@ std::string Spool::read(const std::string& name) const {
 }
 
 bool Spool::remove(const std::string& name) const {
+  const auto as_owner = asOwner();
   const std::string path = dir_ + "/" + name;
   if (unlink(path.c_str()) == 0)
     return true;
@@ -127,6 +140,7 @@ bool Spool::remove(const std::string& name) const {
 }
 
 void Spool::removeStaleTemporaries(int max_age_seconds) const {
+  const auto as_owner = asOwner();
   Directory dir(dir_);
   if (dir.get() == nullptr)
     return;

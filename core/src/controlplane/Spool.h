@@ -1,7 +1,10 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "platform/Platform.h"
 
 namespace crontopus::core::controlplane {
 
@@ -12,7 +15,10 @@ namespace crontopus::core::controlplane {
 // Files starting with "." are temporary files of writes in progress and are never read.
 class Spool {
  public:
-  explicit Spool(std::string dir);
+  // `owner`: the user whose directory this is, when not the agent's own (cron's `user` option).
+  // Every file operation then runs with that user's file-system identity, so a symlink the user
+  // planted in their spool can never make the agent read or delete what the user could not.
+  explicit Spool(std::string dir, std::string owner = {});
 
   const std::string& dir() const { return dir_; }
 
@@ -34,7 +40,10 @@ class Spool {
   void removeStaleTemporaries(int max_age_seconds) const;
 
  private:
+  std::optional<platform::FileIdentity> asOwner() const;
+
   std::string dir_;
+  std::string owner_;
 };
 
 }  // namespace crontopus::core::controlplane
