@@ -102,6 +102,7 @@ DesiredJob renderJob(const sdk::SchedulerPlugin& scheduler, const sdk::Job& job)
     d.text = entry.text;
     d.report = entry.report;
     d.gate_runs = entry.gate_runs;
+    d.hash = sha256Hex(d.text);  // the state keeps it; once per render, not once per cycle
   } else {
     d.render_error = r.message();
   }

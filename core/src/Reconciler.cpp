@@ -32,7 +32,7 @@ std::string heldReason(const std::string& identity, const ManifestSet& m, const 
 
 JobState stateFor(const DesiredJob& d) {
   JobState s;
-  s.hash = sha256Hex(d.text);
+  s.hash = d.hash.empty() ? sha256Hex(d.text) : d.hash;
   s.status = d.job.paused ? "paused" : "scheduled";
   s.source_file = d.job.source_file;
   s.schedule = d.job.schedule;

@@ -18,6 +18,7 @@ struct DesiredJob {
   std::string render_error;  // non-empty when the plugin could not render the job
   std::string report;        // the plugin's notes (e.g. "superset schedule, gated by run")
   bool gate_runs = false;    // RenderedEntry::gate_runs: `run` gates and dedupes by minute
+  std::string hash;          // sha256Hex(text), computed once per render; empty = compute
 };
 
 // One line of a plan, for `plan`, logs and the state. Changes of kind kUpdate may touch only the
