@@ -5,6 +5,7 @@
 #include <limits>
 #include <sstream>
 
+#include <Poco/Net/IPAddress.h>
 #include <yaml-cpp/yaml.h>
 
 #include "platform/Platform.h"
@@ -193,10 +194,46 @@ void fillDefaults(AgentConfig& c) {
     c.git.local_path = c.agent.state_dir + "/job-manifests";
 }
 
+// The metrics server tells anyone who can reach it the revision and the job counts: loopback
+// only unless the operator says otherwise.
+void checkMetricsListen(Reader& r, const YAML::Node& node, const AgentConfig::Metrics& m) {
+  const std::string key = "metrics.listen";
+  const auto colon = m.listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == m.listen.size()) {
+    r.error(node, key, "must be HOST:PORT, e.g. 127.0.0.1:9090 (got \"" + m.listen + "\")");
+    return;
+  }
+  std::string host = m.listen.substr(0, colon);
+  const std::string port = m.listen.substr(colon + 1);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
+      std::stoi(port) > 65535) {
+    r.error(node, key, "the port must be a number from 0 to 65535 (got \"" + port + "\")");
+    return;
+  }
+  bool loopback = host == "localhost";
+  if (!loopback) {
+    Poco::Net::IPAddress address;
+    if (!Poco::Net::IPAddress::tryParse(host, address)) {
+      r.error(node, key, "the host must be an IP address or localhost (got \"" + host + "\")");
+      return;
+    }
+    loopback = address.isLoopback();
+  }
+  if (!loopback && !m.allow_remote) {
+    r.error(node, key,
+            "\"" + host +
+                "\" is not a loopback address: anyone who can reach it reads the revision and "
+                "the job counts; listen on 127.0.0.1 or set metrics.allow_remote: true");
+  }
+}
+
 AgentConfig parseDocument(const YAML::Node& root, const std::string& name) {
   AgentConfig c;
   c.source_file = name;
   Reader r(name);
+  YAML::Node listen_node;
   const int kMaxInterval = 7 * 24 * 3600;
 
   if (root.IsDefined() && !root.IsNull() && !root.IsMap()) {
@@ -282,6 +319,16 @@ AgentConfig parseDocument(const YAML::Node& root, const std::string& name) {
                           {"target", r.oneOf(c.log.target, {"console", "syslog", "file"})},
                           {"file", r.string(c.log.file, true)}});
              }},
+            {"metrics",
+             [&](const YAML::Node& n, const std::string& p) {
+               r.section(n, p,
+                         {{"listen",
+                           [&](const YAML::Node& l, const std::string& key) {
+                             r.string(c.metrics.listen)(l, key);
+                             listen_node = l;
+                           }},
+                          {"allow_remote", r.boolean(c.metrics.allow_remote)}});
+             }},
         });
   }
   if (c.git.auth.type == "ssh" && c.git.auth.key_path.empty() && root.IsMap()) {
@@ -295,6 +342,8 @@ AgentConfig parseDocument(const YAML::Node& root, const std::string& name) {
   if (c.log.target == "file" && c.log.file.empty() && root.IsMap()) {
     r.error(root["log"], "log.file", "is required when log.target is file");
   }
+  if (!c.metrics.listen.empty())
+    checkMetricsListen(r, listen_node, c.metrics);
   if (!r.errors().empty()) {
     std::string msg;
     for (const auto& e : r.errors())

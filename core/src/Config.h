@@ -82,6 +82,11 @@ struct AgentConfig {
     std::string file;
   } log;
 
+  struct Metrics {
+    std::string listen;  // HOST:PORT; empty = no metrics server
+    bool allow_remote = false;
+  } metrics;
+
   std::vector<ConfigIssue> warnings;
 };
 

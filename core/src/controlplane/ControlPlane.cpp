@@ -9,6 +9,7 @@
 
 #include "controlplane/CheckIn.h"
 #include "controlplane/Protocol.h"
+#include "metrics/Metrics.h"
 #include "platform/Files.h"
 #include "platform/Platform.h"
 
@@ -190,6 +191,7 @@ bool ControlPlane::enroll(const std::string& why) {
   const HttpResponse r = endpoint_client_->post("/api/endpoints/enroll",
                                                 enrollmentBody(config_, platform::rawMachineId()),
                                                 config_.backend.enrollment_token, policy);
+  countFailure(r);
   const auto now = Clock::now();
   if (r.status == 201 || r.status == 200) {
     try {
@@ -236,6 +238,7 @@ void ControlPlane::sendHeartbeat(const AgentToken& token, Clock::time_point now)
   const HttpResponse r =
       endpoint_client_->post("/api/endpoints/" + std::to_string(token.endpoint_id) + "/heartbeat",
                              heartbeatBody(config_.agent.platform), token.token, policy);
+  countFailure(r);
   next_heartbeat_ = now + interval;
   if (r.ok() && heartbeat_failing_)
     log().information("heartbeat accepted again by " + config_.backend.api_url);
@@ -275,6 +278,7 @@ void ControlPlane::sendInstances(const AgentToken& token, Clock::time_point now)
   const HttpResponse r = endpoint_client_->post(
       "/api/endpoints/" + std::to_string(token.endpoint_id) + "/job-instances", body, token.token,
       policy);
+  countFailure(r);
   if (r.ok()) {
     last_instances_sent_ = body;
     next_instances_ = now + kInstancesRefresh;
@@ -364,6 +368,7 @@ ControlPlane::Clock::time_point ControlPlane::flushOnce(const AgentToken& token)
     RetryPolicy policy;
     policy.max_attempts = 1;  // this loop is the retry, with its own back-off
     const HttpResponse r = flush_client_->post("/api/runs/check-in", body, token.token, policy);
+    countFailure(r);
     if (r.status == 201) {
       // A kill between the server's commit and this unlink sends this one check-in again after
       // the restart: the only duplicate possible (README, "The control plane").
@@ -402,6 +407,25 @@ ControlPlane::Clock::time_point ControlPlane::flushOnce(const AgentToken& token)
   return Clock::now() + (queue.empty() ? kSpoolPoll : 0s);
 }
 
+void ControlPlane::countFailure(const HttpResponse& r) const {
+  if (metrics_ != nullptr && !r.ok())
+    metrics_->controlPlaneError(r.status);
+}
+
+void ControlPlane::reportSpoolDepth() const {
+  if (metrics_ == nullptr)
+    return;
+  std::size_t depth = 0;
+  try {
+    for (const auto& spool : spools_)
+      depth += spool.pending().size();
+  } catch (const Poco::Exception& e) {
+    log().debug("spool depth: " + e.displayText());  // flushOnce logs the same problem
+    return;
+  }
+  metrics_->spoolDepth(depth);
+}
+
 void ControlPlane::flushLoop() {
   try {
     for (const auto& spool : spools_)
@@ -416,6 +440,7 @@ void ControlPlane::flushLoop() {
         log().error("check-in spool: " + e.displayText() + "; trying again in a minute");
         next = Clock::now() + 60s;
       }
+      reportSpoolDepth();
       if (!waitUntil(next, wake_flush_))
         return;
     }

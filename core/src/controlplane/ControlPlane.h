@@ -16,6 +16,10 @@
 #include "controlplane/Spool.h"
 #include "controlplane/TokenFile.h"
 
+namespace crontopus::core::metrics {
+class ControlPlaneSink;
+}
+
 namespace crontopus::core::controlplane {
 
 // The agent's side of the control plane, on two threads of its own so that a slow or absent
@@ -40,6 +44,10 @@ class ControlPlane {
   // Another spool to deliver from, e.g. <home>/.crontopus/spool of the user the scheduler runs
   // jobs as (written by `run` as that user). Call before start(). The agent never creates it.
   void addSpool(const std::string& dir, const std::string& owner = {});
+
+  // Where failed calls and the spool depth are counted (may be null). Call before start(); the
+  // sink must outlive stop().
+  void setMetrics(metrics::ControlPlaneSink* sink) { metrics_ = sink; }
 
   void start();
   // Cancels calls in flight and joins both threads; idempotent.
@@ -69,8 +77,12 @@ class ControlPlane {
   // One pass over the spool; returns the time of the next pass.
   Clock::time_point flushOnce(const AgentToken& token);
   bool waitUntil(Clock::time_point when, bool& flag);
+  // Counts a call that got no 2xx answer.
+  void countFailure(const HttpResponse& r) const;
+  void reportSpoolDepth() const;
 
   const AgentConfig config_;
+  metrics::ControlPlaneSink* metrics_ = nullptr;
   std::vector<Spool> spools_;  // the agent's own first
   std::unique_ptr<HttpClient> endpoint_client_;
   std::unique_ptr<HttpClient> flush_client_;

@@ -2,11 +2,12 @@
 
 namespace crontopus::core::platform {
 
-enum class SignalEvent { kStop, kSyncNow };
+enum class SignalEvent { kStop, kSyncNow, kReload };
 
 // Turns process signals into events for the agent loop: SIGTERM/SIGINT/SIGQUIT stop it, SIGHUP
-// asks for a cycle now. Construct it in the main thread before starting any other thread (the
-// signals are blocked there and inherited blocked), then call wait() from the main thread.
+// asks for a cycle now, SIGUSR1 for the configuration file to be read again. Construct it in the
+// main thread before starting any other thread (the signals are blocked there and inherited
+// blocked), then call wait() from the main thread.
 class SignalWaiter {
  public:
   SignalWaiter();

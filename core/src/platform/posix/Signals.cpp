@@ -14,6 +14,7 @@ sigset_t loopSignals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGQUIT);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
   return set;
 }
 }  // namespace
@@ -33,6 +34,8 @@ SignalEvent SignalWaiter::wait() {
       continue;
     if (sig == SIGHUP)
       return SignalEvent::kSyncNow;
+    if (sig == SIGUSR1)
+      return SignalEvent::kReload;
     return SignalEvent::kStop;
   }
 }
