@@ -338,8 +338,13 @@ CycleReport Engine::cycleOnce(bool apply) {
 void Engine::finish(CycleReport& report, bool applied) {
   for (const auto& w : report.warnings)
     log().warning(w);
-  for (const auto& e : report.errors)
-    log().error(e);
+  const bool as_errors = !error_log_filter_ || error_log_filter_(report);
+  for (const auto& e : report.errors) {
+    if (as_errors)
+      log().error(e);
+    else
+      log().debug(e + " (again; logged at most once an hour)");
+  }
   if (!applied)
     return;
   for (const auto& item : report.plan.items) {

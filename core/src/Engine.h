@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,12 @@ class Engine {
   // Removes every entry this agent owns (and its run specs); nothing else.
   CycleReport uninstall();
 
+  // Decides, for each cycle's report, whether its errors are logged as errors (true) or only at
+  // debug level; unset, they always are. The daemon holds back repeated auth failures with it.
+  void setErrorLogFilter(std::function<bool(const CycleReport&)> filter) {
+    error_log_filter_ = std::move(filter);
+  }
+
   sdk::SchedulerPlugin& scheduler() { return *scheduler_; }
   const std::string& schedulerId() const { return scheduler_id_; }
   // Where run specs (and `run`'s check-in spool) live: see makeScheduler.
@@ -79,6 +86,7 @@ class Engine {
   std::optional<AgentState> state_;
   std::string run_state_dir_;  // where run specs go (see makeScheduler)
   std::string run_user_;       // the user the wrapper runs as, when not the agent's own
+  std::function<bool(const CycleReport&)> error_log_filter_;
 };
 
 // Creates and configures the scheduler plugin `id` with options validated from the config.

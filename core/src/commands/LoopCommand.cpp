@@ -13,6 +13,7 @@
 #include "Agent.h"
 #include "Commands.h"
 #include "Engine.h"
+#include "LogRateLimiter.h"
 #include "controlplane/ControlPlane.h"
 #include "metrics/Metrics.h"
 #include "platform/Files.h"
@@ -106,6 +107,16 @@ int loop(Agent& agent) {
   host.scan(PluginHost::resolvePluginsDir(agent.commandLine().plugins_dir, config->plugins_dir));
   std::atomic<bool> stop{false};
   auto engine = std::make_unique<Engine>(*config, host, &stop);
+  // Rejected credentials fail every cycle until someone fixes them: say so once, then hourly.
+  LogRateLimiter auth_log(std::chrono::hours(1));
+  auto error_log_filter = [&auth_log](const CycleReport& report) {
+    if (report.failure != sdk::ErrorCode::kAuth) {
+      auth_log.reset();
+      return true;
+    }
+    return auth_log.allow();
+  };
+  engine->setErrorLogFilter(error_log_filter);
   std::unique_ptr<metrics::Registry> registry;
   std::unique_ptr<metrics::Server> metrics_server;
   if (!config->metrics.listen.empty()) {
@@ -144,6 +155,7 @@ int loop(Agent& agent) {
         try {
           auto next_config = std::make_unique<AgentConfig>(std::move(*next));
           auto next_engine = std::make_unique<Engine>(*next_config, host, &stop);
+          next_engine->setErrorLogFilter(error_log_filter);
           engine = std::move(next_engine);
           config = std::move(next_config);
           applyLogLevel(agent, *config);
