@@ -228,4 +228,6 @@ TEST(Config, TheExampleConfigurationLoadsWithItsDocumentedDefaults) {
   EXPECT_EQ(example.scheduler.backend, defaults.scheduler.backend);
   EXPECT_EQ(example.log.level, defaults.log.level);
   EXPECT_EQ(example.log.target, defaults.log.target);
+  EXPECT_EQ(example.metrics.listen, defaults.metrics.listen);
+  EXPECT_EQ(example.metrics.allow_remote, defaults.metrics.allow_remote);
 }
