@@ -116,14 +116,21 @@ int main(int argc, char** argv) {
   spec(state, "standalone", "", true);
   spec(state, "disabled", server.url(), false);
   spec(state, "report", server.url(), true);
-  auto wrapper = [&](const std::string& name) {
+  // `crontopus-agent run` (what entries written before crontopus-run call) and crontopus-run
+  // (what makePluginContext has new entries call): the same run, two executables.
+  auto agent = [&](const std::string& name) {
     return std::vector<std::string>{AGENT_BIN, "run", "--state-dir", state, "bench/" + name};
+  };
+  auto wrapper = [&](const std::string& name) {
+    return std::vector<std::string>{RUN_BIN, "run", "--state-dir", state, "bench/" + name};
   };
   std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
       {"job alone (/bin/sh -c true)", {"/bin/sh", "-c", "true"}},
-      {"run wrapper, standalone", wrapper("standalone")},
-      {"run wrapper, checkin.enabled false", wrapper("disabled")},
-      {"run wrapper + check-in (201 on loopback)", wrapper("report")},
+      {"crontopus-agent run, standalone", agent("standalone")},
+      {"crontopus-agent run + check-in (201 on loopback)", agent("report")},
+      {"crontopus-run, standalone", wrapper("standalone")},
+      {"crontopus-run, checkin.enabled false", wrapper("disabled")},
+      {"crontopus-run + check-in (201 on loopback)", wrapper("report")},
   };
   std::printf("%d runs each, fake control plane on 127.0.0.1:%d\n", runs, server.port());
   for (const auto& [what, argv_case] : cases) {
@@ -137,7 +144,7 @@ int main(int argc, char** argv) {
     std::vector<Sample> samples;
     for (int i = 0; i < runs; ++i)
       samples.push_back(runOnce(wrapper("report")));
-    report("run wrapper, server down -> spool", samples);
+    report("crontopus-run, server down -> spool", samples);
   }
   server.control(R"({"action": "up"})");
   std::filesystem::remove_all(state + "/spool");

@@ -278,12 +278,25 @@ sdk::OptionValues PluginHost::validateOptions(const std::string& plugin_id,
 
 namespace crontopus::core {
 
+std::string runWrapperPath(const std::string& agent_path) {
+#if defined(_WIN32)
+  const char* name = "crontopus-run.exe";
+#else
+  const char* name = "crontopus-run";
+#endif
+  std::error_code ec;
+  const std::filesystem::path wrapper = std::filesystem::path(agent_path).parent_path() / name;
+  if (std::filesystem::is_regular_file(wrapper, ec))
+    return wrapper.string();
+  return agent_path;
+}
+
 sdk::PluginContext makePluginContext(const AgentConfig& config, const std::string& plugin_id,
                                      const std::atomic<bool>* stop_requested) {
   sdk::PluginContext context;
   context.logger = &Poco::Logger::get("crontopus.plugin." + plugin_id);
   context.plugin_state_dir = config.agent.state_dir + "/plugins/" + plugin_id;
-  context.agent_path = platform::executablePath();
+  context.agent_path = runWrapperPath(platform::executablePath());
   context.agent_state_dir = config.agent.state_dir;
   context.default_timezone = config.agent.default_timezone;
   context.stop_requested = stop_requested;

@@ -72,6 +72,11 @@ class PluginHost {
 }  // namespace crontopus::core
 
 namespace crontopus::core {
+// What scheduler entries call: crontopus-run beside the agent executable `agent_path` when it
+// is there (it starts in a fraction of the agent's time, README "The run wrapper"), else the
+// agent itself. Both take the same `run --state-dir DIR NS/NAME`.
+std::string runWrapperPath(const std::string& agent_path);
+
 // The context a plugin gets: its logger, its state directory below the agent's, the wrapper path.
 sdk::PluginContext makePluginContext(const AgentConfig& config, const std::string& plugin_id,
                                      const std::atomic<bool>* stop_requested = nullptr);

@@ -160,8 +160,9 @@ class ThrowawayUser {
   std::string home_;
 };
 
-// Copies the agent, the SDK library and the plugins into prefix/{bin,lib,lib/crontopus/plugins}
-// (all 0755): the layout the agent's RPATH ($ORIGIN/../lib) and plugin discovery expect.
+// Copies the agent, crontopus-run, the SDK library and the plugins into
+// prefix/{bin,lib,lib/crontopus/plugins} (all 0755): the layout the agent's RPATH ($ORIGIN/../lib)
+// and plugin discovery expect.
 std::string installCopy(const std::string& prefix) {
   const fs::path exe = fs::canonical(AGENT_BIN);
   const fs::path build = exe.parent_path().parent_path();
@@ -178,6 +179,8 @@ std::string installCopy(const std::string& prefix) {
   };
   const std::string agent = prefix + "/bin/crontopus-agent";
   copy(exe, agent);
+  // The lean wrapper the agent's entries call, installed beside it.
+  copy(exe.parent_path() / "crontopus-run", prefix + "/bin/crontopus-run");
   for (const auto& e : fs::directory_iterator(build / "lib")) {
     if (e.path().filename().string().rfind("libcrontopus-sdk.so", 0) == 0)
       copy(e.path(), prefix + "/lib/" + e.path().filename().string());
@@ -301,8 +304,10 @@ TEST(CronE2E, JobRunsIsUpdatedAndRemovedOnARealCronDaemon) {
   // Phase 1: apply; cron runs the wrapper, which runs the job with its env and workingDir.
   r = agentDo({"apply"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  const std::string block = "# CRONTOPUS:e2e/writer\n* * * * * '" + agent + "' run --state-dir '" +
-                            state + "' 'e2e/writer'\n";
+  // The entry calls crontopus-run, installed beside the agent (makePluginContext).
+  const std::string wrapper = (fs::path(agent).parent_path() / "crontopus-run").string();
+  const std::string block = "# CRONTOPUS:e2e/writer\n* * * * * '" + wrapper +
+                            "' run --state-dir '" + state + "' 'e2e/writer'\n";
   const std::string installed = crontab();
   ASSERT_EQ(installed, foreign + block);
   EXPECT_EQ(agentDo({"plan", "--exit-code"}).exit_code, 0) << "nothing left to do after apply";

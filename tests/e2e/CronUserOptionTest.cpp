@@ -123,8 +123,9 @@ class ThrowawayUser {
   std::string home_;
 };
 
-// Copies the agent, the SDK library and the plugins into prefix/{bin,lib,lib/crontopus/plugins}
-// (all 0755), for when the build tree sits where the user cannot go.
+// Copies the agent, crontopus-run, the SDK library and the plugins into
+// prefix/{bin,lib,lib/crontopus/plugins} (all 0755), for when the build tree sits where the user
+// cannot go.
 std::string installCopy(const std::string& prefix) {
   const fs::path exe = fs::canonical(AGENT_BIN);
   const fs::path build = exe.parent_path().parent_path();
@@ -141,6 +142,8 @@ std::string installCopy(const std::string& prefix) {
   };
   const std::string agent = prefix + "/bin/crontopus-agent";
   copy(exe, agent);
+  // The lean wrapper the agent's entries call, installed beside it.
+  copy(exe.parent_path() / "crontopus-run", prefix + "/bin/crontopus-run");
   for (const auto& e : fs::directory_iterator(build / "lib")) {
     if (e.path().filename().string().rfind("libcrontopus-sdk.so", 0) == 0)
       copy(e.path(), prefix + "/lib/" + e.path().filename().string());
@@ -352,8 +355,10 @@ TEST(CronUserOption, JobsOfAnotherUserRunAsThatUserWithRunSpecsInItsHome) {
   // apply: the entries go into the user's crontab and point run at the user's state directory.
   r = agentDo({"apply"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // The entries call crontopus-run, installed beside the agent (makePluginContext).
+  const std::string wrapper = (fs::path(agent).parent_path() / "crontopus-run").string();
   auto block = [&](const std::string& name) {
-    return "# CRONTOPUS:uo/" + name + "\n* * * * * '" + agent + "' run --state-dir '" + run_dir +
+    return "# CRONTOPUS:uo/" + name + "\n* * * * * '" + wrapper + "' run --state-dir '" + run_dir +
            "' 'uo/" + name + "'\n";
   };
   const std::string installed = crontab();

@@ -53,7 +53,7 @@ if grep -q '^adduser' "$work/calls"; then echo "FAIL: postinst re-created an exi
 
 root="$work/root"
 dpkg -x "$deb" "$root"
-for f in usr/bin/crontopus-agent usr/lib/libcrontopus-sdk.so.1 \
+for f in usr/bin/crontopus-agent usr/bin/crontopus-run usr/lib/libcrontopus-sdk.so.1 \
          usr/lib/crontopus/plugins/crontopus-cron.so usr/lib/crontopus/plugins/crontopus-git.so \
          usr/lib/crontopus/plugins/crontopus-systemd-timer.so \
          usr/lib/crontopus/plugins/crontopus-taskscheduler.so \

@@ -6,8 +6,8 @@
 
 #include <Poco/Logger.h>
 
+#include "controlplane/CheckInBody.h"
 #include "controlplane/HttpClient.h"
-#include "controlplane/Protocol.h"
 #include "controlplane/Spool.h"
 #include "controlplane/TokenFile.h"
 #include "platform/Platform.h"
@@ -27,23 +27,6 @@ bool permanentRejection(int status) {
 }
 
 }  // namespace
-
-RunSpec::ControlPlane runSpecControlPlane(const AgentConfig& config,
-                                          const std::string& run_state_dir) {
-  RunSpec::ControlPlane cp;
-  cp.api_url = config.backend.api_url;
-  if (cp.api_url.empty())
-    return cp;
-  cp.token_path = config.agent.token_path;
-  cp.spool_dir = run_state_dir + "/spool";
-  cp.ca_file = config.backend.ca_file;
-  cp.allow_insecure_http = config.backend.allow_insecure_http;
-  return cp;
-}
-
-std::string spoolDirectory(const AgentConfig& config) {
-  return config.agent.state_dir + "/spool";
-}
 
 CheckInOutcome reportRun(const RunSpec& spec, const RunRecord& record) {
   const RunSpec::ControlPlane& cp = spec.control_plane;

@@ -2,9 +2,12 @@
 
 #include <string>
 
-#include "Config.h"
 #include "RunSpec.h"
 #include "Runner.h"
+
+namespace crontopus::core {
+struct AgentConfig;
+}
 
 namespace crontopus::core::controlplane {
 
@@ -22,7 +25,8 @@ enum class CheckInOutcome {
 // Never throws; never changes what the job returned.
 CheckInOutcome reportRun(const RunSpec& spec, const RunRecord& record);
 
-// What the agent writes into each run spec for `reportRun` (no secret). The spool is
+// What the agent writes into each run spec for `reportRun` (no secret); defined with the agent
+// (RunSettings.cpp), the wrapper's library does not know the configuration. The spool is
 // <run_state_dir>/spool: the agent's own state directory, or the home of the user the scheduler
 // runs jobs as (cron's `user` option), who can write there but cannot read the token file.
 RunSpec::ControlPlane runSpecControlPlane(const AgentConfig& config,

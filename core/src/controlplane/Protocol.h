@@ -5,8 +5,8 @@
 #include <string>
 
 #include "Config.h"
-#include "Runner.h"
 #include "State.h"
+#include "controlplane/CheckInBody.h"
 
 // The request bodies of control-plane-protocol.md, built from the agent's own data. Only values
 // the deployed server accepts are sent (it answers an unknown status or source with a 500).
@@ -24,10 +24,6 @@ std::string heartbeatBody(const std::string& platform);
 // The complete list of managed jobs, by identity; statuses other than scheduled/paused/error
 // are sent as error.
 std::string jobInstancesBody(const std::map<std::string, JobState>& jobs);
-// The check-in for one run. exit_code is 128 + signal for a run killed by a signal; duration is
-// whole seconds; output is at most 10,000 characters of valid UTF-8.
-std::string checkInBody(std::int64_t endpoint_id, const RunRecord& record);
-// The same body with another endpoint_id (a spooled check-in is sent with the current id).
-std::string withEndpointId(const std::string& body, std::int64_t endpoint_id);
+// checkInBody and withEndpointId: controlplane/CheckInBody.h (the `run` wrapper's library).
 
 }  // namespace crontopus::core::controlplane
