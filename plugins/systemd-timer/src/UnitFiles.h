@@ -11,7 +11,7 @@ namespace crontopus::plugins::systemd_timer {
 
 // Settings every unit of one plugin instance shares.
 struct UnitSettings {
-  std::string agent_path;       // absolute path of crontopus-agent, for ExecStart=
+  std::string agent_path;       // absolute path of the run wrapper, for ExecStart=
   std::string agent_state_dir;  // passed to `run --state-dir`
   bool persistent = false;      // Persistent= (cron does not catch up, so false by default)
   std::string accuracy = "1s";  // AccuracySec=

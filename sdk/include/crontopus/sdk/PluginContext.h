@@ -20,7 +20,7 @@ struct PluginContext {
   std::string plugin_state_dir;    // a directory private to this plugin (created by the host)
   // How scheduler entries call the wrapper: `<agent_path> run --state-dir <agent_state_dir>
   // <ns>/<name>`.
-  std::string agent_path;        // absolute path of the crontopus-agent executable
+  std::string agent_path;        // absolute path of the run wrapper (crontopus-run, else the agent)
   std::string agent_state_dir;   // the agent's state directory (run specs live below it)
   std::string default_timezone;  // the agent's default zone for jobs without spec.timezone
   const std::atomic<bool>* stop_requested = nullptr;  // set when the agent is shutting down
