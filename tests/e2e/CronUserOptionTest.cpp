@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "InstallCopy.h"
 #include "TestSupport.h"
 
 namespace crontopus::tests {
@@ -123,38 +124,6 @@ class ThrowawayUser {
   std::string home_;
 };
 
-// Copies the agent, crontopus-run, the SDK library and the plugins into
-// prefix/{bin,lib,lib/crontopus/plugins} (all 0755), for when the build tree sits where the user
-// cannot go.
-std::string installCopy(const std::string& prefix) {
-  const fs::path exe = fs::canonical(AGENT_BIN);
-  const fs::path build = exe.parent_path().parent_path();
-  const auto perms = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                     fs::perms::others_read | fs::perms::others_exec;
-  for (const auto& d : {prefix, prefix + "/bin", prefix + "/lib", prefix + "/lib/crontopus",
-                        prefix + "/lib/crontopus/plugins"}) {
-    fs::create_directories(d);
-    fs::permissions(d, perms);
-  }
-  auto copy = [&](const fs::path& from, const fs::path& to) {
-    fs::copy_file(from, to, fs::copy_options::overwrite_existing);
-    fs::permissions(to, perms);
-  };
-  const std::string agent = prefix + "/bin/crontopus-agent";
-  copy(exe, agent);
-  // The lean wrapper the agent's entries call, installed beside it.
-  copy(exe.parent_path() / "crontopus-run", prefix + "/bin/crontopus-run");
-  for (const auto& e : fs::directory_iterator(build / "lib")) {
-    if (e.path().filename().string().rfind("libcrontopus-sdk.so", 0) == 0)
-      copy(e.path(), prefix + "/lib/" + e.path().filename().string());
-  }
-  for (const auto& e : fs::directory_iterator(build / "lib/crontopus/plugins")) {
-    if (e.path().extension() == ".so")
-      copy(e.path(), prefix + "/lib/crontopus/plugins/" + e.path().filename().string());
-  }
-  return agent;
-}
-
 std::string readOr(const std::string& path, const std::string& fallback = {}) {
   try {
     return readFile(path);
@@ -228,7 +197,7 @@ std::string agentFor(const ThrowawayUser& user, const TempDir& prefix) {
       std::getenv("CRONTOPUS_E2E_COPY") == nullptr) {
     return AGENT_BIN;
   }
-  const std::string agent = installCopy(prefix / "usr");
+  const std::string agent = installCopy(AGENT_BIN, prefix / "usr");
   const auto again = user.run({agent, "plugins"});
   EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
   return agent;
