@@ -9,7 +9,6 @@
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/Logger.h>
 #include <Poco/Timestamp.h>
-#include <date/tz.h>
 
 #include "RunSpec.h"
 #include "State.h"

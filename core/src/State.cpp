@@ -7,7 +7,6 @@
 #include <Poco/File.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
-#include <Poco/JSON/Stringifier.h>
 #include <Poco/Logger.h>
 #include <Poco/SHA2Engine.h>
 
