@@ -24,10 +24,10 @@ depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
 for lib in libpocofoundation80 libpocoutil80 libpoconet80 libpoconetssl80 libpocojson80 \
            libyaml-cpp0.7 libgit2-1.5 libdate-tz3 libyaml-0-2 libstdc++6; do
-  echo "$depends" | tr ',' '\n' | sed 's/^ *//; s/ .*//' | grep -qxF "$lib" ||
+  tr ',' '\n' <<<"$depends" | sed 's/^ *//; s/ .*//' | grep -xF "$lib" >/dev/null ||
     { echo "FAIL: Depends lacks $lib"; exit 1; }
 done
-dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/crontopus/config.example.yaml ||
+dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -x /etc/crontopus/config.example.yaml >/dev/null ||
   { echo "FAIL: config.example.yaml is not a conffile"; exit 1; }
 
 [ "$(dpkg-deb -f "$deb" Depends | cut -d, -f1)" = adduser ] || { echo "FAIL: Depends lacks adduser"; exit 1; }
@@ -63,7 +63,7 @@ for f in usr/bin/crontopus-agent usr/bin/crontopus-run usr/lib/libcrontopus-sdk.
   [ -e "$root/$f" ] || { echo "FAIL: /$f missing from the .deb"; exit 1; }
 done
 # Nothing from a /usr/local (or any other) prefix leaks into the package.
-if find "$root" -path "$root/usr/local*" | grep -q .; then echo "FAIL: /usr/local in the .deb"; exit 1; fi
+if [ -n "$(find "$root" -path "$root/usr/local*")" ]; then echo "FAIL: /usr/local in the .deb"; exit 1; fi
 grep -qx "ExecStart=/usr/bin/crontopus-agent --config /etc/crontopus/config.yaml" \
   "$root/lib/systemd/system/crontopus-agent.service" || { echo "FAIL: system unit's ExecStart"; exit 1; }
 grep -qx "ExecStart=/usr/bin/crontopus-agent --config %h/.crontopus/config.yaml" \
@@ -80,10 +80,10 @@ echo "$version"
 # The shipped example config loads, and the plugins are found beside the binary without a flag.
 out=$("$agent" --config "$root/etc/crontopus/config.example.yaml" plugins)
 echo "$out"
-echo "$out" | grep -q "plugins directory: $root/usr/lib/crontopus/plugins" ||
+grep -q "plugins directory: $root/usr/lib/crontopus/plugins" <<<"$out" ||
   { echo "FAIL: the extracted agent did not look in its own plugins directory"; exit 1; }
 for id in cron git systemd-timer taskscheduler; do
-  echo "$out" | grep -Eq "^$id +(scheduler|source) +[0-9.]+ +loaded" || { echo "FAIL: plugin $id not loaded"; exit 1; }
+  grep -Eq "^$id +(scheduler|source) +[0-9.]+ +loaded" <<<"$out" || { echo "FAIL: plugin $id not loaded"; exit 1; }
 done
 
 verify_units "$root" /lib/systemd/system/crontopus-agent.service

@@ -15,9 +15,9 @@ mkdir -p "$work/plugins"
 install -m 0755 "$plugin" "$work/plugins/"
 out=$("$work/prefix/bin/crontopus-agent" --plugins-dir "$work/plugins" plugins)
 echo "$out"
-echo "$out" | grep -Eq '^hello +scheduler +1\.2\.3 +loaded' || { echo "FAIL: hello plugin not loaded"; exit 1; }
+grep -Eq '^hello +scheduler +1\.2\.3 +loaded' <<<"$out" || { echo "FAIL: hello plugin not loaded"; exit 1; }
 # The installed agent finds its own plugins without any flag.
 out=$("$work/prefix/bin/crontopus-agent" plugins)
 echo "$out"
-echo "$out" | grep -q "plugins directory: $work/prefix/lib/crontopus/plugins" || { echo "FAIL: installed plugins dir not found"; exit 1; }
+grep -q "plugins directory: $work/prefix/lib/crontopus/plugins" <<<"$out" || { echo "FAIL: installed plugins dir not found"; exit 1; }
 echo "out-of-tree SDK plugin: OK"
