@@ -947,6 +947,10 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
       reclone = true;
     } else {
       RepositoryPtr repo(raw);
+      if (std::string why = useEmptyConfig(repo.get()); !why.empty()) {
+        return Result::failure(ErrorCode::kIo,
+                               "git: cannot set up " + repo_path.string() + ": " + why);
+      }
       git_oid local;
       if (git_reference_name_to_id(&local, repo.get(), syncer.trackingRef().c_str()) == 0) {
         previous_head = oidText(local);
@@ -1024,6 +1028,11 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
                                                ": " + lastGitErrorMessage());
   }
   RepositoryPtr repo(raw);
+  if (std::string why = useEmptyConfig(repo.get()); !why.empty()) {
+    repo.reset();
+    fs::remove_all(fresh, ec);
+    return Result::failure(ErrorCode::kIo, "git: cannot set up " + fresh.string() + ": " + why);
+  }
   RemotePtr remote;
   git_oid head;
   st.secrets_offered = 0;  // a new connection: one credential offer again
@@ -1051,6 +1060,9 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
                                                ": " + lastGitErrorMessage());
   }
   repo.reset(raw);
+  if (std::string why = useEmptyConfig(repo.get()); !why.empty()) {
+    return Result::failure(ErrorCode::kIo, "git: cannot set up " + repo_path.string() + ": " + why);
+  }
   attempt = syncer.publish(repo.get(), head, root, out);
   if (!attempt.result) {
     return attempt.result;

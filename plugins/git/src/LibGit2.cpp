@@ -1,5 +1,7 @@
 #include "LibGit2.h"
 
+#include <git2/sys/repository.h>
+
 #include <filesystem>
 
 #include "NetworkDeadline.h"
@@ -66,6 +68,18 @@ std::string lastGitErrorMessage() {
 int lastGitErrorClass() {
   const git_error* error = git_error_last();
   return error == nullptr ? GIT_ERROR_NONE : error->klass;
+}
+
+std::string useEmptyConfig(git_repository* repo) {
+  git_config* raw = nullptr;
+  if (git_config_new(&raw) < 0) {
+    return lastGitErrorMessage();
+  }
+  std::unique_ptr<git_config, GitFree<git_config, git_config_free>> config(raw);
+  if (git_repository_set_config(repo, config.get()) < 0) {
+    return lastGitErrorMessage();
+  }
+  return {};
 }
 
 LibGit2Session::LibGit2Session() {

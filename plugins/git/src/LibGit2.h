@@ -40,6 +40,14 @@ std::string lastGitErrorMessage();
 // The error class (GIT_ERROR_*) of the last failed call, GIT_ERROR_NONE if unknown.
 int lastGitErrorClass();
 
+// Gives `repo` an empty configuration in place of its own, the user's and the system's git
+// config: the mirror is used only through this plugin, with the URL, credentials and proxy
+// settings the agent's config gives, so nothing in ~/.gitconfig (url.*.insteadOf, http.*) may
+// redirect or alter it. It also keeps libgit2 1.5 from leaking 20 KiB on every config entry a
+// glob lookup does not match (git_regexp_match with pcre2 >= 10.41, fixed in libgit2 1.6):
+// about 120 KiB per sync, without end, in the daemon. Returns "" or libgit2's reason.
+std::string useEmptyConfig(git_repository* repo);
+
 // Keeps libgit2 initialised while alive (libgit2 counts init/shutdown pairs itself) and installs
 // the deadline-aware socket stream for every connection libgit2 opens in this process.
 class LibGit2Session {
