@@ -326,6 +326,68 @@ bool safeEntryName(const std::string& name) {
   return lower_name != ".git";
 }
 
+// Compares a published tree on disk with the commit's tree: every entry present with the same
+// kind and content (blobs hashed as git would), and nothing else below it.
+struct TreeCheck {
+  git_repository* repo = nullptr;
+  fs::path dir;
+  std::size_t entries = 0;
+  bool matches = true;
+};
+
+int treeCheckCallback(const char* root, const git_tree_entry* entry, void* payload) {
+  auto& check = *static_cast<TreeCheck*>(payload);
+  const fs::path path = check.dir / (std::string(root) + git_tree_entry_name(entry));
+  std::error_code ec;
+  const fs::file_status status = fs::symlink_status(path, ec);
+  bool same = false;
+  switch (git_tree_entry_filemode(entry)) {
+    case GIT_FILEMODE_TREE:
+    case GIT_FILEMODE_COMMIT:
+      same = fs::is_directory(status);
+      break;
+    case GIT_FILEMODE_BLOB:
+    case GIT_FILEMODE_BLOB_EXECUTABLE: {
+      git_oid oid;
+      same = fs::is_regular_file(status) &&
+             git_odb_hashfile(&oid, path.c_str(), GIT_OBJECT_BLOB) == 0 &&
+             git_oid_equal(&oid, git_tree_entry_id(entry));
+      break;
+    }
+    case GIT_FILEMODE_LINK: {
+      git_blob* raw = nullptr;
+      if (fs::is_symlink(status) &&
+          git_blob_lookup(&raw, check.repo, git_tree_entry_id(entry)) == 0) {
+        BlobPtr blob(raw);
+        const std::string target(static_cast<const char*>(git_blob_rawcontent(blob.get())),
+                                 static_cast<std::size_t>(git_blob_rawsize(blob.get())));
+        same = fs::read_symlink(path, ec).string() == target && !ec;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  ++check.entries;
+  check.matches = same;
+  return same ? 0 : -1;
+}
+
+bool treeMatches(git_repository* repo, git_tree* tree, const fs::path& dir) {
+  TreeCheck check;
+  check.repo = repo;
+  check.dir = dir;
+  if (git_tree_walk(tree, GIT_TREEWALK_PRE, treeCheckCallback, &check) < 0 || !check.matches) {
+    return false;
+  }
+  std::error_code ec;
+  std::size_t found = 0;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    ++found;
+  }
+  return !ec && found == check.entries;
+}
+
 // Builds a tree in `staging`, hard-linking each regular file whose path, blob and mode are the
 // same in `old_tree` from `old_dir` (a tree this process published and watched, so known to be
 // untouched) and writing the others from the object database. A one-file change then costs one
@@ -879,6 +941,41 @@ void GitSync::watchTree() {
   }
 }
 
+void GitSync::adoptPublishedTree(git_repository* repo, const std::string& root_text) {
+  // A tree an earlier process published: trusted once checked, so that a restart (or a one-shot
+  // `apply`) does not rewrite every manifest. Watched before it is checked, so that an edit made
+  // while it is read shows up on the next poll.
+  const fs::path root(root_text);
+  std::error_code ec;
+  const fs::path link = fs::read_symlink(root / kCurrentLink, ec);
+  const std::string revision = link.filename().string();
+  git_oid id;
+  git_commit* raw_commit = nullptr;
+  if (ec || link != fs::path(kTreesDir) / revision || git_oid_fromstr(&id, revision.c_str()) < 0 ||
+      oidText(id) != revision || git_commit_lookup(&raw_commit, repo, &id) < 0) {
+    return;
+  }
+  CommitPtr commit(raw_commit);
+  git_tree* raw_tree = nullptr;
+  if (git_commit_tree(&raw_tree, commit.get()) < 0) {
+    return;
+  }
+  TreePtr tree(raw_tree);
+  published_path_ = (root / kTreesDir / revision).string();
+  watchTree();
+  if (!treeMatches(repo, tree.get(), published_path_)) {
+    if (logger_ != nullptr) {
+      logger_->information("git: %s differs from commit %s; writing it again", published_path_,
+                           revision);
+    }
+    watch_.reset();
+    published_path_.clear();
+    return;
+  }
+  published_revision_ = revision;
+  published_time_ = static_cast<std::int64_t>(git_commit_time(commit.get()));
+}
+
 Result GitSync::sync(const sdk::SourceRequest& request, sdk::SyncResult& out) {
   try {
     return syncImpl(request, out);
@@ -962,6 +1059,9 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
         return r;
       }
       const std::string revision = oidText(head);
+      if (published_revision_.empty()) {
+        adoptPublishedTree(repo.get(), root.string());
+      }
       // Without a watch (no inotify, or its limits reached) the tree this object published is
       // trusted: checking every file would cost more than the poll itself. Its files are reused
       // for the next tree only when the watch vouches for them.

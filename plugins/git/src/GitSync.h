@@ -8,6 +8,8 @@
 #include "crontopus/sdk/Result.h"
 #include "crontopus/sdk/SourcePlugin.h"
 
+struct git_repository;
+
 namespace Poco {
 class Logger;
 }
@@ -26,7 +28,8 @@ namespace crontopus::plugins::git {
 //
 // Each sync connects once, reads the ref advertisement, and downloads only when the branch head
 // is not already in the repository. A tree is rebuilt from the object database whenever the head
-// moved, on the first sync of each GitSync object, and when the TreeWatch saw the published tree
+// moved, on the first sync of each GitSync object unless the tree an earlier process published
+// still matches its commit byte for byte, and when the TreeWatch saw the published tree
 // being edited (files changed, added or removed); so the tree is exactly the commit after every
 // sync. A corrupt repository is re-cloned into repo.new-* and exchanged with repo/ atomically.
 //
@@ -41,6 +44,7 @@ class GitSync {
  private:
   sdk::Result syncImpl(const sdk::SourceRequest& request, sdk::SyncResult& out);
   void watchTree();
+  void adoptPublishedTree(git_repository* repo, const std::string& root);
 
   Poco::Logger* logger_;
   const std::atomic<bool>* stop_requested_;
