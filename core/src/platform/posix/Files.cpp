@@ -5,10 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <random>
 
 #include <Poco/Exception.h>
 
@@ -23,6 +23,11 @@ namespace {
 }  // namespace
 
 void makeDirectories(const std::string& path, unsigned mode) {
+  // The whole path first: it usually exists, or only its last part is missing.
+  if (mkdir(path.c_str(), mode) == 0 || errno == EEXIST)
+    return;
+  if (errno != ENOENT)
+    fail("cannot create directory", path);
   std::filesystem::path p(path);
   std::filesystem::path current;
   for (const auto& part : p) {
@@ -39,12 +44,18 @@ void writeFileAtomic(const std::string& path, const std::string& content, unsign
   const bool synced = durability == Durability::kSynced;
   const std::filesystem::path target(path);
   const std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
-  std::random_device rd;
-  const std::string tmp = dir + "/." + target.filename().string() + ".tmp" +
-                          std::to_string(getpid()) + "-" + std::to_string(rd());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0)
-    fail("cannot create", tmp);
+  // O_EXCL makes the name safe; the counter only has to make a clash (a temp file a killed
+  // process with the same pid left behind) rare, and each clash costs one more try.
+  static std::atomic<unsigned> counter{0};
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; fd < 0; ++attempt) {
+    tmp = dir + "/." + target.filename().string() + ".tmp" + std::to_string(getpid()) + "-" +
+          std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
+    fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0 && (errno != EEXIST || attempt >= 100))
+      fail("cannot create", tmp);
+  }
   const char* data = content.data();
   std::size_t left = content.size();
   while (left > 0) {
