@@ -87,13 +87,13 @@ std::unique_ptr<platform::FileLock> lockStateDirectory(const AgentConfig& config
   return lock;
 }
 
-DesiredJob renderJob(const sdk::SchedulerPlugin& scheduler, const sdk::Job& job) {
+DesiredJob renderJob(const sdk::SchedulerPlugin& scheduler, sdk::Job job) {
   DesiredJob d;
-  d.job = job;
+  d.job = std::move(job);
   sdk::RenderedEntry entry;
   sdk::Result r;
   try {
-    r = scheduler.render(job, entry);
+    r = scheduler.render(d.job, entry);
   } catch (const std::exception& e) {
     r = sdk::Result::failure(sdk::ErrorCode::kInternal, std::string("plugin threw: ") + e.what());
   }
@@ -181,13 +181,29 @@ void Engine::writeRunSpecs(const std::map<std::string, DesiredJob>& desired, boo
     as_user.emplace(run_user_);
   }
   bool wrote = false;
+  // Same revision: only put back a run spec someone deleted. Deleting a file changes the time of
+  // its directory, so only the files of a directory whose time moved since the last cycle are
+  // looked at (identities are sorted, so each directory's jobs come together).
+  std::vector<std::string> visited;
+  bool directory_unchanged = false;
   for (const auto& [id, d] : desired) {
     if (!d.job.enabled || !d.render_error.empty())
+      continue;
+    const std::string directory = jobDirectory(run_state_dir_, id);
+    if (visited.empty() || visited.back() != directory) {
+      visited.push_back(directory);
+      std::error_code ec;
+      const auto time = std::filesystem::last_write_time(directory, ec);
+      const auto known = run_directory_times_.find(directory);
+      directory_unchanged =
+          !fresh && !ec && known != run_directory_times_.end() && known->second == time;
+    }
+    if (directory_unchanged)
       continue;
     const std::string path = runSpecPath(run_state_dir_, id);
     std::error_code ec;
     if (!fresh && std::filesystem::exists(path, ec))
-      continue;  // same revision: only put back a run spec someone deleted
+      continue;
     const std::string zone =
         d.job.timezone.empty() ? config_.agent.default_timezone : d.job.timezone;
     RunSpec spec = runSpecFor(d.job, zone, d.gate_runs);
@@ -202,6 +218,13 @@ void Engine::writeRunSpecs(const std::map<std::string, DesiredJob>& desired, boo
   // One flush for the whole batch, before any entry that calls them is installed.
   if (wrote)
     platform::syncFileSystem(run_state_dir_);
+  run_directory_times_.clear();
+  for (const auto& directory : visited) {
+    std::error_code ec;
+    const auto time = std::filesystem::last_write_time(directory, ec);
+    if (!ec)
+      run_directory_times_.emplace(directory, time);
+  }
 }
 
 void Engine::makeRunDirectory() {
@@ -270,9 +293,11 @@ CycleReport Engine::cycleOnce(bool apply) {
     auto snapshot = std::make_unique<DesiredSnapshot>();
     snapshot->revision = report.revision;
     snapshot->manifests = ManifestParser(options).parseTree(checkout);
-    for (const auto& [id, job] : snapshot->manifests.jobs) {
-      snapshot->desired.emplace(id, renderJob(*scheduler_, job));
+    // The jobs move into the desired set (kept until the next commit): one copy, not two.
+    for (auto& [id, job] : snapshot->manifests.jobs) {
+      snapshot->desired.emplace(id, renderJob(*scheduler_, std::move(job)));
     }
+    snapshot->manifests.jobs.clear();
     desired_ = std::move(snapshot);
   }
   const ManifestSet& manifests = desired_->manifests;
@@ -283,7 +308,7 @@ CycleReport Engine::cycleOnce(bool apply) {
     for (const auto& w : manifests.warnings)
       report.warnings.push_back(describe(w));
   }
-  report.jobs = manifests.jobs.size();
+  report.jobs = desired.size();
 
   std::vector<sdk::InstalledEntry> installed;
   if (sdk::Result r = scheduler_->listOwned(installed); !r) {
@@ -316,8 +341,11 @@ CycleReport Engine::cycleOnce(bool apply) {
   }
   report.applied = true;
   std::vector<std::string> gone;
-  for (const auto& [id, j] : state.jobs) {
-    if (report.plan.jobs_after.count(id) == 0)
+  auto after = report.plan.jobs_after.begin();
+  for (const auto& [id, j] : state.jobs) {  // both sorted: one merge, no lookups
+    while (after != report.plan.jobs_after.end() && after->first < id)
+      ++after;
+    if (after == report.plan.jobs_after.end() || after->first != id)
       gone.push_back(id);
   }
   removeRunSpecs(gone);

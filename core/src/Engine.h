@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -79,13 +80,15 @@ class Engine {
   // The desired set of the revision last parsed, reused while the revision does not move.
   struct DesiredSnapshot {
     std::string revision;
-    ManifestSet manifests;
+    ManifestSet manifests;  // diagnostics only: its jobs were moved into `desired`
     std::map<std::string, DesiredJob> desired;
   };
   std::unique_ptr<DesiredSnapshot> desired_;
   std::optional<AgentState> state_;
   std::string run_state_dir_;  // where run specs go (see makeScheduler)
-  std::string run_user_;       // the user the wrapper runs as, when not the agent's own
+  // Modification time of each run-spec directory after the last cycle looked at it.
+  std::map<std::string, std::filesystem::file_time_type> run_directory_times_;
+  std::string run_user_;  // the user the wrapper runs as, when not the agent's own
   std::function<bool(const CycleReport&)> error_log_filter_;
 };
 
@@ -104,6 +107,6 @@ std::unique_ptr<sdk::SchedulerPlugin> makeScheduler(PluginHost& host, const Agen
 std::unique_ptr<platform::FileLock> lockStateDirectory(const AgentConfig& config);
 
 // Renders one job as a DesiredJob (the plugin's text or its error).
-DesiredJob renderJob(const sdk::SchedulerPlugin& scheduler, const sdk::Job& job);
+DesiredJob renderJob(const sdk::SchedulerPlugin& scheduler, sdk::Job job);
 
 }  // namespace crontopus::core

@@ -1,5 +1,7 @@
 #include "Reconciler.h"
 
+#include <algorithm>
+
 #include "RunSpec.h"
 
 namespace crontopus::core {
@@ -46,19 +48,18 @@ JobState stateFor(const DesiredJob& d) {
 Plan reconcile(const std::map<std::string, DesiredJob>& desired, const ManifestSet& manifests,
                const std::vector<sdk::InstalledEntry>& installed, const AgentState& previous) {
   Plan plan;
-  std::map<std::string, const sdk::InstalledEntry*> by_id;
+  // Every input is walked once, merged in identity order: no lookups and no copies of
+  // identities, which an unchanged cycle of thousands of jobs would otherwise spend its time on.
+  std::vector<const sdk::InstalledEntry*> by_id;
+  by_id.reserve(installed.size());
   for (const auto& e : installed)
-    by_id.emplace(e.identity, &e);
-
-  std::set<std::string> ids;
-  for (const auto& [id, d] : desired)
-    ids.insert(id);
-  for (const auto& [id, e] : by_id)
-    ids.insert(id);
-  for (const auto& [id, j] : previous.jobs)
-    ids.insert(id);
-  for (const auto& id : manifests.held_identities)
-    ids.insert(id);
+    by_id.push_back(&e);
+  std::stable_sort(by_id.begin(), by_id.end(),
+                   [](const auto* a, const auto* b) { return a->identity < b->identity; });
+  auto d_it = desired.begin();
+  auto i_it = by_id.begin();
+  auto p_it = previous.jobs.begin();
+  auto h_it = manifests.held_identities.begin();
 
   auto add = [&](sdk::ChangeKind kind, const std::string& id, std::string reason,
                  const DesiredJob* d) {
@@ -73,18 +74,47 @@ Plan reconcile(const std::map<std::string, DesiredJob>& desired, const ManifestS
     }
     plan.changes.push_back(std::move(c));
   };
+  auto settle = [&](const std::string& id, JobState s) {
+    plan.jobs_after.emplace_hint(plan.jobs_after.end(), id, std::move(s));
+  };
 
-  for (const auto& id : ids) {
-    auto d_it = desired.find(id);
-    const DesiredJob* d = d_it == desired.end() ? nullptr : &d_it->second;
-    auto i_it = by_id.find(id);
-    const sdk::InstalledEntry* inst = i_it == by_id.end() ? nullptr : i_it->second;
-    auto p_it = previous.jobs.find(id);
-    const JobState* prev = p_it == previous.jobs.end() ? nullptr : &p_it->second;
+  for (;;) {
+    const std::string* lowest = nullptr;
+    auto consider = [&](const std::string& candidate) {
+      if (lowest == nullptr || candidate < *lowest)
+        lowest = &candidate;
+    };
+    if (d_it != desired.end())
+      consider(d_it->first);
+    if (i_it != by_id.end())
+      consider((*i_it)->identity);
+    if (p_it != previous.jobs.end())
+      consider(p_it->first);
+    if (h_it != manifests.held_identities.end())
+      consider(*h_it);
+    if (lowest == nullptr)
+      break;
+    const std::string& id = *lowest;  // owned by an input, which outlives the loop
+    const DesiredJob* d = nullptr;
+    if (d_it != desired.end() && d_it->first == id)
+      d = &(d_it++)->second;
+    const sdk::InstalledEntry* inst = nullptr;
+    if (i_it != by_id.end() && (*i_it)->identity == id) {
+      inst = *i_it;
+      while (i_it != by_id.end() && (*i_it)->identity == id)
+        ++i_it;  // the first of two entries claiming one identity is the one considered
+    }
+    const JobState* prev = nullptr;
+    if (p_it != previous.jobs.end() && p_it->first == id)
+      prev = &(p_it++)->second;
+    bool held = false;
+    if (h_it != manifests.held_identities.end() && *h_it == id) {
+      held = true;
+      ++h_it;
+    }
 
-    bool held =
-        manifests.held_identities.count(id) != 0 ||
-        (prev != nullptr && d == nullptr && manifests.failed_files.count(prev->source_file) != 0);
+    held = held || (prev != nullptr && d == nullptr &&
+                    manifests.failed_files.count(prev->source_file) != 0);
     std::string held_reason;
     bool render_failed = false;
     if (held) {
@@ -107,13 +137,13 @@ Plan reconcile(const std::map<std::string, DesiredJob>& desired, const ManifestS
         s.status = "error";
         s.error = held_reason;
         if (inst != nullptr)
-          plan.jobs_after[id] = s;
+          settle(id, std::move(s));
       }
       continue;
     }
 
     if (d != nullptr && d->job.enabled) {
-      const std::string file = d->job.source_file;
+      const std::string& file = d->job.source_file;
       JobState next = stateFor(*d);
       if (inst == nullptr) {
         if (prev != nullptr) {
@@ -153,7 +183,7 @@ Plan reconcile(const std::map<std::string, DesiredJob>& desired, const ManifestS
           reason = "rendered entry changed (schedule, zone or agent path)";
         add(sdk::ChangeKind::kUpdate, id, reason, d);
       }
-      plan.jobs_after[id] = next;
+      settle(id, std::move(next));
       continue;
     }
 
@@ -171,7 +201,7 @@ Plan reconcile(const std::map<std::string, DesiredJob>& desired, const ManifestS
       s.hash = sha256Hex(inst->text);
       if (s.status.empty())
         s.status = inst->paused ? "paused" : "scheduled";
-      plan.jobs_after[id] = s;
+      settle(id, std::move(s));
       continue;
     } else {
       reason = "manifest removed from the repository";
