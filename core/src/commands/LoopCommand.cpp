@@ -171,29 +171,34 @@ int loop(Agent& agent) {
               e.displayText());
         }
       }
-      const auto started = std::chrono::steady_clock::now();
-      CycleReport report;
-      try {
-        report = engine->cycle(true);
-      } catch (const std::exception& e) {
-        report.ok = false;
-        report.failure = sdk::ErrorCode::kInternal;
-        agent.logger().error(std::string("cycle failed: ") + e.what());
+      // The report (the whole inventory after the cycle, the plan) is dropped before the wait:
+      // kept alive it would double the jobs' memory while the agent sleeps.
+      std::chrono::milliseconds delay{0};
+      {
+        const auto started = std::chrono::steady_clock::now();
+        CycleReport report;
+        try {
+          report = engine->cycle(true);
+        } catch (const std::exception& e) {
+          report.ok = false;
+          report.failure = sdk::ErrorCode::kInternal;
+          agent.logger().error(std::string("cycle failed: ") + e.what());
+        }
+        const auto finished = std::chrono::steady_clock::now();
+        if (registry) {
+          registry->recordCycle(report, finished - started,
+                                std::chrono::duration_cast<std::chrono::seconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count(),
+                                finished);
+        }
+        if (control_plane && report.applied)
+          control_plane->reportJobs(report.plan.jobs_after);
+        failures = report.ok ? 0 : failures + 1;
+        delay = nextDelay(*config, report, failures);
       }
-      const auto finished = std::chrono::steady_clock::now();
-      if (registry) {
-        registry->recordCycle(report, finished - started,
-                              std::chrono::duration_cast<std::chrono::seconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count(),
-                              finished);
-      }
-      if (control_plane && report.applied)
-        control_plane->reportJobs(report.plan.jobs_after);
-      failures = report.ok ? 0 : failures + 1;
       // A cycle's parsing and rendering leave freed heap behind; hand it back while we sleep.
       platform::releaseFreeMemory();
-      const auto delay = nextDelay(*config, report, failures);
       agent.logger().debug("next cycle in " + std::to_string(delay.count()) + " ms");
       std::unique_lock<std::mutex> guard(mutex);
       wake.wait_for(guard, delay, [&] { return stop.load() || sync_now || pending.has_value(); });
