@@ -186,6 +186,8 @@ void Engine::writeRunSpecs(const std::map<std::string, DesiredJob>& desired, boo
   // looked at (identities are sorted, so each directory's jobs come together).
   std::vector<std::string> visited;
   bool directory_unchanged = false;
+  bool directory_exists = false;
+  const auto control_plane = controlplane::runSpecControlPlane(config_, run_state_dir_);
   for (const auto& [id, d] : desired) {
     if (!d.job.enabled || !d.render_error.empty())
       continue;
@@ -195,6 +197,7 @@ void Engine::writeRunSpecs(const std::map<std::string, DesiredJob>& desired, boo
       std::error_code ec;
       const auto time = std::filesystem::last_write_time(directory, ec);
       const auto known = run_directory_times_.find(directory);
+      directory_exists = !ec;
       directory_unchanged =
           !fresh && !ec && known != run_directory_times_.end() && known->second == time;
     }
@@ -207,11 +210,14 @@ void Engine::writeRunSpecs(const std::map<std::string, DesiredJob>& desired, boo
     const std::string zone =
         d.job.timezone.empty() ? config_.agent.default_timezone : d.job.timezone;
     RunSpec spec = runSpecFor(d.job, zone, d.gate_runs);
-    spec.control_plane = controlplane::runSpecControlPlane(config_, run_state_dir_);
+    spec.control_plane = control_plane;
     const std::string text = toJson(spec);
-    if (readIfExists(path) == text)
+    if (directory_exists && readIfExists(path) == text)
       continue;
-    platform::makeDirectories(jobDirectory(run_state_dir_, id), 0700);
+    if (!directory_exists) {
+      platform::makeDirectories(directory, 0700);
+      directory_exists = true;
+    }
     platform::writeFileAtomic(path, text, 0600, platform::Durability::kDeferred);
     wrote = true;
   }
