@@ -6,11 +6,12 @@
 #
 #   bench/reconcile/run.sh [BUILD_DIR]      (as root: it creates and removes a user)
 #   CASES="1000:crontab" bench/reconcile/run.sh   (a subset)
+#   WORK_DIR=/mnt/x bench/reconcile/run.sh         (repositories and state on another file system)
 set -euo pipefail
 build=$(realpath "${1:-build}")
 [ "$(id -u)" -eq 0 ] || { echo "run as root (creates a throwaway user)" >&2; exit 1; }
 user="ctbench$$"
-work=$(mktemp -d /tmp/crontopus-bench.XXXXXX)
+work=$(mktemp -d "${WORK_DIR:-/tmp}/crontopus-bench.XXXXXX")
 cleanup() { crontab -u "$user" -r 2>/dev/null || true; userdel -r "$user" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 useradd -m "$user"
