@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include <gtest/gtest.h>
 
@@ -325,6 +326,51 @@ TEST_F(TlsTest, SelfSignedServerRefusedWithoutCaFileAcceptedWithIt) {
   auto r = client.post("/api/endpoints/enroll", R"({"name": "x"})", "enroll-secret", quick(3));
   EXPECT_EQ(r.status, 201) << r.describe();
   EXPECT_EQ(server.count("/api/endpoints/enroll"), 1u);
+}
+
+// crontopus-run (what scheduler entries call) links no TLS: it loads crontopus-tls.so for an
+// https:// check-in only. LD_DEBUG=files makes the dynamic loader name every object it loads.
+TEST_F(TlsTest, TheRunWrapperLoadsTlsForAnHttpsCheckInOnly) {
+  FakeControlPlane https_server(FakeControlPlane::Options{dir_ / "cert.pem", dir_ / "key.pem"});
+  FakeControlPlane http_server;
+  const std::string state = dir_ / "state";
+  HttpSettings settings = settingsFor(https_server);
+  settings.ca_file = dir_ / "cert.pem";
+  HttpClient client(settings);
+  const auto enrolled =
+      client.post("/api/endpoints/enroll", R"({"name": "x"})", "enroll-secret", quick(3));
+  ASSERT_EQ(enrolled.status, 201) << enrolled.describe();
+  writeTokenFile(state + "/agent-token", parseEnrollmentResponse(enrolled.body));
+
+  auto run = [&](const std::string& name, const std::string& url, const std::string& ca_file,
+                 const std::string& state) {
+    RunSpec spec = tests::runSpec(state, "tls", name, "echo " + name, url);
+    spec.control_plane.ca_file = ca_file;
+    tests::writeRunSpec(state, spec);
+    const auto r = tests::runProcess({RUN_BIN, "run", "--state-dir", state, "tls/" + name}, {},
+                                     {{"LD_DEBUG", "files"}});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.err;
+  };
+  const std::string verified = run("verified", https_server.url(), dir_ / "cert.pem", state);
+  EXPECT_NE(verified.find("crontopus-tls.so"), std::string::npos) << verified;
+  EXPECT_NE(verified.find("libPocoNetSSL"), std::string::npos);
+  ASSERT_EQ(https_server.checkins().size(), 1u);
+  EXPECT_EQ(https_server.checkins()[0]->getValue<std::string>("job_name"), "verified");
+
+  // Without ca_file the self-signed server is refused, and the check-in waits in the spool.
+  run("unverified", https_server.url(), "", state);
+  EXPECT_EQ(https_server.checkins().size(), 1u);
+  EXPECT_EQ(Spool(state + "/spool").pending().size(), 1u);
+  std::filesystem::remove_all(state + "/spool");
+
+  const std::string plain_state = dir_ / "plain-state";
+  tests::enrollInto(http_server, plain_state + "/agent-token");
+  const std::string plain = run("plain", http_server.url(), "", plain_state);
+  ASSERT_EQ(http_server.checkins().size(), 1u);
+  for (const char* tls : {"crontopus-tls", "libPocoNetSSL", "libssl", "libcrypto", "libPocoUtil"})
+    EXPECT_EQ(plain.find(tls), std::string::npos) << tls << " loaded by:\n" << plain;
+  EXPECT_NE(plain.find("libPocoNet.so"), std::string::npos) << plain;  // LD_DEBUG did work
 }
 
 }  // namespace

@@ -120,3 +120,19 @@ TEST(ConfigCommand, AMissingFileIsAnError) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr(dir / "absent.yaml"));
 }
+
+// As the daemon would before its first call: an https:// control plane loads the HTTPS module
+// and backend.ca_file, and an unreadable CA file is a configuration error naming the key.
+TEST(ConfigCommand, AnHttpsControlPlaneWhoseCaFileCannotBeLoadedIsRefused) {
+  TempDir dir;
+  writeFile(dir / "not-a-cert.pem", "not a certificate\n");
+  writeFile(dir / "config.yaml", "agent: {state_dir: " + (dir / "state") +
+                                     "}\n"
+                                     "backend:\n  api_url: https://cp.example.com\n  ca_file: " +
+                                     (dir / "not-a-cert.pem") + "\n");
+  auto r = runProcess({kAgent, "--config", dir / "config.yaml", "config"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.err, HasSubstr(dir / "config.yaml"));
+  EXPECT_THAT(r.err, HasSubstr("backend.ca_file " + (dir / "not-a-cert.pem") +
+                               ": cannot load the CA certificates"));
+}

@@ -28,6 +28,8 @@ std::string installCopy(const std::string& agent_bin, const std::string& prefix)
     if (e.path().filename().string().rfind("libcrontopus-sdk.so", 0) == 0)
       copy(e.path(), prefix + "/lib/" + e.path().filename().string());
   }
+  // HTTPS for the control plane, loaded for an https:// api_url only.
+  copy(build / "lib/crontopus/crontopus-tls.so", prefix + "/lib/crontopus/crontopus-tls.so");
   for (const auto& e : fs::directory_iterator(build / "lib/crontopus/plugins")) {
     if (e.path().extension() == ".so")
       copy(e.path(), prefix + "/lib/crontopus/plugins/" + e.path().filename().string());

@@ -56,7 +56,7 @@ dpkg -x "$deb" "$root"
 for f in usr/bin/crontopus-agent usr/bin/crontopus-run usr/lib/libcrontopus-sdk.so.1 \
          usr/lib/crontopus/plugins/crontopus-cron.so usr/lib/crontopus/plugins/crontopus-git.so \
          usr/lib/crontopus/plugins/crontopus-systemd-timer.so \
-         usr/lib/crontopus/plugins/crontopus-taskscheduler.so \
+         usr/lib/crontopus/plugins/crontopus-taskscheduler.so usr/lib/crontopus/crontopus-tls.so \
          usr/include/crontopus/sdk/Plugin.h usr/lib/cmake/CrontopusSDK/CrontopusSDKConfig.cmake \
          etc/crontopus/config.example.yaml lib/systemd/system/crontopus-agent.service \
          usr/lib/systemd/user/crontopus-agent.service; do
@@ -85,6 +85,21 @@ grep -q "plugins directory: $root/usr/lib/crontopus/plugins" <<<"$out" ||
 for id in cron git systemd-timer taskscheduler; do
   grep -Eq "^$id +(scheduler|source) +[0-9.]+ +loaded" <<<"$out" || { echo "FAIL: plugin $id not loaded"; exit 1; }
 done
+
+# The HTTPS module is found beside the binaries without a flag: `config` loads it for an https://
+# api_url as the daemon would, and refuses a module that is missing or that others can write.
+printf 'agent: {state_dir: %s}\nbackend: {api_url: "https://cp.example.com"}\n' "$work/state" >"$work/https.yaml"
+tls="$root/usr/lib/crontopus/crontopus-tls.so"
+"$agent" --config "$work/https.yaml" config >/dev/null || { echo "FAIL: the extracted agent cannot load $tls"; exit 1; }
+mv "$tls" "$work/tls.so"
+if out=$("$agent" --config "$work/https.yaml" config 2>&1); then echo "FAIL: config passed without $tls"; exit 1; fi
+grep -qF "HTTPS support module $tls is missing" <<<"$out" || { echo "$out"; echo "FAIL: missing module not named"; exit 1; }
+mv "$work/tls.so" "$tls"
+chmod g+w "$tls"
+if out=$("$agent" --config "$work/https.yaml" config 2>&1); then echo "FAIL: config accepted a group-writable $tls"; exit 1; fi
+grep -qF "HTTPS support module $tls refused: $tls: writable by group or others" <<<"$out" ||
+  { echo "$out"; echo "FAIL: group-writable module not refused"; exit 1; }
+chmod g-w "$tls"
 
 verify_units "$root" /lib/systemd/system/crontopus-agent.service
 verify_units "$root" /usr/lib/systemd/user/crontopus-agent.service

@@ -17,6 +17,7 @@ DESTDIR="$root" cmake --install "$build_dir" >/dev/null
 bin="$prefix/bin/crontopus-agent"
 share="$root$prefix/share/crontopus"
 for f in "$root$bin" "$root$prefix/bin/crontopus-run" "$root$prefix/lib/crontopus/plugins/crontopus-cron.so" \
+         "$root$prefix/lib/crontopus/crontopus-tls.so" \
          "$share/crontopus-agent.service" "$share/crontopus-agent-user.service" \
          "$share/com.crontopus.agent.plist" "$share/config.example.yaml"; do
   [ -e "$f" ] || { echo "FAIL: $f was not installed"; exit 1; }

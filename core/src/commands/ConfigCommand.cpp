@@ -6,6 +6,7 @@
 #include "Commands.h"
 #include "Engine.h"
 #include "PluginHost.h"
+#include "controlplane/HttpClient.h"
 
 namespace crontopus::core::commands {
 
@@ -19,9 +20,10 @@ std::string masked(const std::string& secret) {
 }  // namespace
 
 // `config`: the checks the agent makes before its first cycle (the file, then the scheduler
-// backend's own options against its option specs, its configure() and whether it can run here),
-// then the configuration it would run with, defaults filled in and secrets masked. Operators run
-// it before a restart, as they run `nginx -t`. Touches nothing: no state directory, no network.
+// backend's own options against its option specs, its configure() and whether it can run here;
+// for an https:// control plane, the HTTPS module and backend.ca_file), then the configuration it
+// would run with, defaults filled in and secrets masked. Operators run it before a restart, as they
+// run `nginx -t`. Touches nothing: no state directory, no network.
 int config(Agent& agent, std::ostream& out) {
   const AgentConfig& c = agent.config(true);  // throws ConfigException: FILE:LINE:COLUMN lines
   PluginHost host;
@@ -37,6 +39,19 @@ int config(Agent& agent, std::ostream& out) {
   }
   const sdk::OptionValues options =
       PluginHost::validateOptions(scheduler_id, scheduler->optionSpecs(), c.scheduler);
+  if (!c.backend.api_url.empty()) {
+    // As the daemon's control plane starts: for https://, the HTTPS module and backend.ca_file
+    // are loaded (no connection is made).
+    controlplane::HttpSettings settings;
+    settings.api_url = c.backend.api_url;
+    settings.ca_file = c.backend.ca_file;
+    settings.allow_insecure_http = c.backend.allow_insecure_http;
+    try {
+      controlplane::HttpClient client(settings);
+    } catch (const controlplane::ControlPlaneException& e) {
+      throw ConfigException(c.source_file + ": " + e.message());
+    }
+  }
   const std::string log_level =
       agent.commandLine().log_level.empty() ? c.log.level : agent.commandLine().log_level;
 

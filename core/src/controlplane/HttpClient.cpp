@@ -5,27 +5,23 @@
 #include <random>
 #include <sstream>
 
-#include <Poco/AutoPtr.h>
 #include <Poco/DateTime.h>
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeParser.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Logger.h>
-#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/IPAddress.h>
 #include <Poco/Net/NetException.h>
-#include <Poco/Net/SSLException.h>
-#include <Poco/Net/SSLManager.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/String.h>
 #include <Poco/Timespan.h>
 
 #include "Version.h"
+#include "controlplane/TlsModule.h"
 
 namespace crontopus::core::controlplane {
 
@@ -38,11 +34,6 @@ constexpr std::size_t kMaxBody = 1024 * 1024;
 
 Poco::Logger& log() {
   return Poco::Logger::get("crontopus.controlplane");
-}
-
-void initializeSslOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { Poco::Net::initializeSSL(); });
 }
 
 Poco::Timespan span(std::chrono::milliseconds ms) {
@@ -171,21 +162,15 @@ HttpClient::HttpClient(HttpSettings settings) : settings_(std::move(settings)) {
     base_path_.pop_back();
   user_agent_ = controlplane::userAgent(settings_.platform);
   if (https_) {
-    initializeSslOnce();
-    Poco::Net::Context::Params params;
-    params.caLocation = settings_.ca_file;
-    params.loadDefaultCAs = true;
-    params.verificationMode = Poco::Net::Context::VERIFY_STRICT;
-    params.verificationDepth = 9;
-    params.cipherList = "HIGH:!aNULL:!eNULL:!MD5:!RC4";
+    // Only an https:// URL loads TLS (TlsModule.h); plain http and standalone runs never do.
     try {
-      context_ = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
+      tls_ = makeTlsConnector(settings_.ca_file);
+    } catch (const ControlPlaneException&) {
+      throw;
     } catch (const Poco::Exception& e) {
       throw ControlPlaneException("backend.ca_file " + settings_.ca_file +
                                   ": cannot load the CA certificates (" + e.displayText() + ")");
     }
-    context_->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
-    context_->enableExtendedCertificateVerification(true);
   }
 }
 
@@ -197,7 +182,7 @@ Poco::Net::HTTPClientSession& HttpClient::session() {
     const std::string host = uri_.getHost();
     const auto port = uri_.getPort();
     if (https_) {
-      session_ = std::make_unique<Poco::Net::HTTPSClientSession>(host, port, context_);
+      session_ = tls_->newSession(host, port);
     } else {
       session_ = std::make_unique<Poco::Net::HTTPClientSession>(host, port);
     }
@@ -293,15 +278,16 @@ HttpResponse HttpClient::attempt(const std::string& path, const std::string& jso
     }
     if (!response.getKeepAlive())
       dropSession();
-  } catch (const Poco::Net::SSLException& e) {
-    dropSession();
-    r = HttpResponse();
-    r.tls_error = true;
-    r.error = e.displayText() + " (is backend.ca_file the CA that signed the server certificate?)";
   } catch (const Poco::Exception& e) {
     dropSession();
     r = HttpResponse();
-    r.error = cancelled_ ? "cancelled" : e.displayText();
+    if (tls_ && tls_->isTlsError(e)) {
+      r.tls_error = true;
+      r.error =
+          e.displayText() + " (is backend.ca_file the CA that signed the server certificate?)";
+    } else {
+      r.error = cancelled_ ? "cancelled" : e.displayText();
+    }
   }
   return r;
 }

@@ -7,17 +7,17 @@
 #include <mutex>
 #include <string>
 
-#include <Poco/AutoPtr.h>
 #include <Poco/Exception.h>
 #include <Poco/Message.h>
 #include <Poco/URI.h>
 
 namespace Poco::Net {
 class HTTPClientSession;
-class Context;
 }  // namespace Poco::Net
 
 namespace crontopus::core::controlplane {
+
+class TlsConnector;
 
 POCO_DECLARE_EXCEPTION(, ControlPlaneException, Poco::Exception)
 
@@ -91,7 +91,7 @@ class HttpClient {
   std::string base_path_;
   std::string user_agent_;
   bool https_ = false;
-  Poco::AutoPtr<Poco::Net::Context> context_;
+  std::unique_ptr<TlsConnector> tls_;  // https only: from crontopus-tls.so (TlsModule.h)
   std::unique_ptr<Poco::Net::HTTPClientSession> session_;
   std::mutex mutex_;  // guards session_ against cancel() from another thread
   std::condition_variable wake_;
