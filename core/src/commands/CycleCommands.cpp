@@ -2,6 +2,7 @@
 
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
+#include <Poco/Logger.h>
 #include <Poco/Timestamp.h>
 #include <iostream>
 #include <map>
@@ -11,6 +12,8 @@
 #include "Commands.h"
 #include "Engine.h"
 #include "State.h"
+#include "controlplane/ControlPlane.h"
+#include "controlplane/Protocol.h"
 #include "manifest/ManifestParser.h"
 #include "platform/Files.h"
 
@@ -74,10 +77,42 @@ int plan(Agent& agent, std::ostream& out) {
   });
 }
 
+namespace {
+
+// apply with backend.api_url set does once, on this thread, what the daemon's control-plane
+// threads do: enroll when needed, post the job list when the cycle changed it, deliver the spool.
+// Nothing here changes apply's exit code, which is about the jobs: failures are logged.
+void reportOnce(const AgentConfig& config, const Engine& engine, const CycleReport& report,
+                const std::map<std::string, JobState>& jobs_before) {
+  try {
+    // Constructed after the cycle: it reads the job list from the state the cycle saved.
+    controlplane::ControlPlane control_plane(config);
+    control_plane.addSpool(engine.runStateDirectory() + "/spool", engine.runUser());
+    control_plane.runOnce(
+        report.applied &&
+        (report.plan.hasChanges() || controlplane::jobInstancesBody(report.plan.jobs_after) !=
+                                         controlplane::jobInstancesBody(jobs_before)));
+  } catch (const Poco::Exception& e) {
+    // ControlPlane's constructor: backend.ca_file unreadable, the HTTPS module missing.
+    Poco::Logger::get("crontopus.controlplane").error("control plane: " + e.message());
+  } catch (const std::exception& e) {
+    Poco::Logger::get("crontopus.controlplane").error(std::string("control plane: ") + e.what());
+  }
+}
+
+}  // namespace
+
 int apply(Agent& agent, std::ostream& out) {
   return withEngine(agent, [&](Engine& engine) {
+    const AgentConfig& config = agent.config(true);
+    const bool control_plane = controlplane::ControlPlane::configured(config);
+    std::map<std::string, JobState> jobs_before;
+    if (control_plane)
+      jobs_before = loadState(config.agent.state_dir).jobs;
     CycleReport report = engine.cycle(true);
     printPlan(report, engine.schedulerId(), out);
+    if (control_plane)
+      reportOnce(config, engine, report, jobs_before);
     if (!report.ok)
       return 1;
     out << (report.plan.changes.empty() ? "nothing to apply\n" : "applied\n");

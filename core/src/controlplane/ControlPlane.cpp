@@ -120,6 +120,26 @@ void ControlPlane::stop() {
     flush_thread_.join();
 }
 
+void ControlPlane::runOnce(bool jobs_changed) {
+  one_shot_ = true;
+  try {
+    platform::makeDirectories(spools_.front().dir(), 0700);
+    if (!acquireToken(Clock::now()))
+      return;  // logged: no token file and no enrollment token, a bad token file, a refusal
+    const std::optional<AgentToken> token = this->token();
+    // A new endpoint has no job list yet, whatever the cycle did.
+    if (jobs_changed || enrolled_)
+      sendInstances(*token, Clock::now());
+    for (const auto& spool : spools_)
+      spool.removeStaleTemporaries(3600);
+    flushOnce(*token);
+  } catch (const Poco::Exception& e) {
+    log().error("control plane: " + e.displayText());
+  } catch (const std::exception& e) {
+    log().error(std::string("control plane: ") + e.what());
+  }
+}
+
 void ControlPlane::reportJobs(const std::map<std::string, JobState>& jobs) {
   std::lock_guard<std::mutex> guard(mutex_);
   jobs_ = jobs;
@@ -205,6 +225,7 @@ bool ControlPlane::enroll(const std::string& why) {
         wake_.notify_all();
       }
       enroll_failures_ = 0;
+      enrolled_ = true;
       endpoint_deleted_ = false;
       last_token_problem_.clear();
       last_instances_sent_.clear();
@@ -218,7 +239,8 @@ bool ControlPlane::enroll(const std::string& why) {
     }
   } else if (r.status == 401 || r.status == 403 || r.status == 422) {
     log().error("enrollment refused: " + r.describe() + "; " + enrollmentHint(r) +
-                ". The scheduler side keeps running; next attempt in 15 minutes");
+                (one_shot_ ? ". The scheduler side is not affected"
+                           : ". The scheduler side keeps running; next attempt in 15 minutes"));
     next_token_attempt_ = now + kEnrollRejectedRetry;
     return false;
   }

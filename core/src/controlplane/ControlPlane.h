@@ -53,6 +53,13 @@ class ControlPlane {
   // Cancels calls in flight and joins both threads; idempotent.
   void stop();
 
+  // For a one-shot command (`apply`, after its cycle), instead of start(): on the calling thread,
+  // enrolls when there is no token file and an enrollment token is configured, posts the job list
+  // of the state directory when `jobs_changed` or when it just enrolled, then makes one pass over
+  // the spools (stopping at the first check-in not delivered). Every call is bounded by the
+  // client's timeouts and retries; failures are logged, never thrown.
+  void runOnce(bool jobs_changed);
+
   // The managed jobs after a cycle (identity -> state). Sent when it differs from what the
   // control plane last accepted.
   void reportJobs(const std::map<std::string, JobState>& jobs);
@@ -96,6 +103,7 @@ class ControlPlane {
   std::optional<AgentToken> token_;
   std::map<std::string, JobState> jobs_;
   bool started_ = false;
+  bool one_shot_ = false;  // runOnce(): log lines speak of no later attempt
 
   // Endpoint thread only.
   Clock::time_point next_token_attempt_{};
@@ -106,6 +114,7 @@ class ControlPlane {
   std::string last_token_problem_;
   std::string last_instances_sent_;
   bool endpoint_deleted_ = false;
+  bool enrolled_ = false;  // enroll() succeeded in this process
   bool heartbeat_failing_ = false;
 
   std::thread endpoint_thread_;
