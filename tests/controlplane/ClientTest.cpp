@@ -347,8 +347,11 @@ TEST_F(TlsTest, TheRunWrapperLoadsTlsForAnHttpsCheckInOnly) {
     RunSpec spec = tests::runSpec(state, "tls", name, "echo " + name, url);
     spec.control_plane.ca_file = ca_file;
     tests::writeRunSpec(state, spec);
-    const auto r = tests::runProcess({RUN_BIN, "run", "--state-dir", state, "tls/" + name}, {},
-                                     {{"LD_DEBUG", "files"}});
+    // As cron starts it: without SSL_CERT_FILE / SSL_CERT_DIR, the system store is the hashed
+    // directory only (TlsModule.cpp).
+    const auto r = tests::runProcess({"/usr/bin/env", "-u", "SSL_CERT_FILE", "-u", "SSL_CERT_DIR",
+                                      RUN_BIN, "run", "--state-dir", state, "tls/" + name},
+                                     {}, {{"LD_DEBUG", "files"}});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.err;
   };
