@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -105,6 +106,7 @@ JobProcessOutcome runJobProcess(const JobProcessSpec& spec) {
   int status = 0;
   bool reaped = false;
   std::chrono::steady_clock::time_point drain_until{};
+  int reap_poll_us = 500;
   char buf[16384];
   while (!reaped || pipe_open) {
     const auto now = std::chrono::steady_clock::now();
@@ -122,13 +124,16 @@ JobProcessOutcome runJobProcess(const JobProcessSpec& spec) {
       kill(-pid, SIGKILL);
     int wait_ms = 200;
     if (!pipe_open) {
-      // Output closed but the process lives (it closed its stdout): just wait for it.
+      // Output closed but the process lives: usually it is exiting (the pipe closes before the
+      // exit status is ready), else it closed its stdout and goes on. Poll 0.5 ms, doubling to
+      // 20 ms: a fixed 20 ms added that much wall time to nearly every run.
       pid_t r = waitpid(pid, &status, WNOHANG);
       if (r == pid) {
         reaped = true;
         break;
       }
-      usleep(20000);
+      usleep(reap_poll_us);
+      reap_poll_us = std::min(reap_poll_us * 2, 20000);
       continue;
     }
     struct pollfd pfd {
