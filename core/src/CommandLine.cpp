@@ -63,7 +63,7 @@ const std::vector<CommandSpec>& commandSpecs() {
        {{"exit-code", false, "exit 2 when there are changes"}}},
       {"apply",
        "",
-       "run one full cycle (sync, parse, plan, apply, save) and exit",
+       "run one full cycle (sync, parse, plan, apply, save), report to the control plane, exit",
        0,
        0,
        {{"once", false, "accepted for compatibility; apply always runs one cycle"}}},
