@@ -174,7 +174,13 @@ TEST(ControlPlaneHeartbeat, DeletedEndpointIsEnrolledAgain) {
   // The deleted endpoint's record is gone: the control plane makes a new one.
   const auto t = readTokenFile(config.agent.token_path);
   const std::string beats = "/api/endpoints/" + std::to_string(t->endpoint_id) + "/heartbeat";
-  ASSERT_TRUE(waitFor([&] { return server.count(beats) >= 1; }, 10s));
+  // Recorded when it arrives (status -1) and again when answered: wait for the answer.
+  ASSERT_TRUE(waitFor(
+      [&] {
+        const auto seen = server.requests(beats);
+        return !seen.empty() && seen.back().status != -1;
+      },
+      10s));
   EXPECT_EQ(server.requests(beats).back().status, 200);
   EXPECT_EQ(server.requests(beats).back().authorization, "Bearer " + t->token);
 }
