@@ -161,6 +161,38 @@ TEST_F(GitLocalTest, ANewProcessAdoptsAnIntactTreeWithoutRewritingIt) {
             (std::map<std::string, std::string>{{"a.yaml", "v2\n"}, {"dir/b.yaml", "b\n"}}));
 }
 
+TEST_F(GitLocalTest, WithoutAWatchEveryPollComparesTheTreeWithItsCommit) {
+  origin_->commit({{"a.yaml", "v1\n"}, {"dir/b.yaml", "b\n"}});
+  const std::map<std::string, std::string> exact = {{"a.yaml", "v1\n"}, {"dir/b.yaml", "b\n"}};
+  GitSync sync(logger_, &stop_);
+  sync.disableWatchForTesting();
+  sdk::SyncResult out;
+  ASSERT_TRUE(sync.sync(request_, out));
+  const ino_t a = inodeOf(fs::path(out.checkout_path) / "a.yaml");
+  sdk::SyncResult quiet;
+  ASSERT_TRUE(sync.sync(request_, quiet));
+  EXPECT_EQ(inodeOf(fs::path(quiet.checkout_path) / "a.yaml"), a);  // intact: kept
+
+  writeFile(fs::path(out.checkout_path) / "dir/b.yaml", "edited\n");
+  sdk::SyncResult edited;
+  ASSERT_TRUE(sync.sync(request_, edited));
+  EXPECT_FALSE(edited.changed);
+  EXPECT_EQ(treeOf(edited.checkout_path), exact);
+
+  writeFile(fs::path(edited.checkout_path) / "stray.yaml", "stray\n");
+  sdk::SyncResult added;
+  ASSERT_TRUE(sync.sync(request_, added));
+  EXPECT_EQ(treeOf(added.checkout_path), exact);
+
+  // A restarted process without a watch checks the adopted tree the same way.
+  fs::remove(fs::path(added.checkout_path) / "a.yaml");
+  GitSync restarted(logger_, &stop_);
+  restarted.disableWatchForTesting();
+  sdk::SyncResult again;
+  ASSERT_TRUE(restarted.sync(request_, again));
+  EXPECT_EQ(treeOf(again.checkout_path), exact);
+}
+
 TEST_F(GitLocalTest, RepeatedSyncsDoNotGrowTheHeap) {
   // libgit2 1.5 with pcre2 >= 10.41 leaks 20 KiB for every config entry a glob lookup does not
   // match, several per sync through the repository's and the user's git config; the plugin gives

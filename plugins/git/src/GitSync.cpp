@@ -933,18 +933,22 @@ void GitSync::watchTree() {
       roots.push_back(entry.path().string());
     }
   }
+  if (watch_disabled_) {
+    watch_.reset();
+    return;
+  }
   if (!watch_.watch(roots) && logger_ != nullptr) {
     logger_->debug(
-        "git: cannot watch %s for local edits; it is rebuilt on the next commit or "
-        "agent start",
+        "git: cannot watch %s for local edits (inotify unavailable or at its limits); each "
+        "poll compares it with its commit instead",
         published_path_);
   }
 }
 
 void GitSync::adoptPublishedTree(git_repository* repo, const std::string& root_text) {
-  // A tree an earlier process published: trusted once checked, so that a restart (or a one-shot
-  // `apply`) does not rewrite every manifest. Watched before it is checked, so that an edit made
-  // while it is read shows up on the next poll.
+  // The tree an earlier process published, taken on trust only once checked (see
+  // publishedTreeIntact), so that a restart or a one-shot `apply` does not rewrite every
+  // manifest. Watched from now on, before it is checked.
   const fs::path root(root_text);
   std::error_code ec;
   const fs::path link = fs::read_symlink(root / kCurrentLink, ec);
@@ -956,24 +960,42 @@ void GitSync::adoptPublishedTree(git_repository* repo, const std::string& root_t
     return;
   }
   CommitPtr commit(raw_commit);
+  published_revision_ = revision;
+  published_path_ = (root / kTreesDir / revision).string();
+  published_time_ = static_cast<std::int64_t>(git_commit_time(commit.get()));
+  published_checked_ = false;
+  watchTree();
+}
+
+bool GitSync::publishedTreeIntact(git_repository* repo) {
+  // The watch vouches for a tree this object built or checked; anything else (an adopted tree,
+  // or no watch at all: no inotify, or its limits reached) is compared with its commit, file by
+  // file, which costs about as much as reading the manifests once.
+  const TreeWatch::State state = watch_.poll();
+  if (state == TreeWatch::State::kChanged) {
+    return false;
+  }
+  if (state == TreeWatch::State::kUnchanged && published_checked_) {
+    return true;
+  }
+  git_oid id;
+  git_commit* raw_commit = nullptr;
+  if (git_oid_fromstr(&id, published_revision_.c_str()) < 0 ||
+      git_commit_lookup(&raw_commit, repo, &id) < 0) {
+    return false;
+  }
+  CommitPtr commit(raw_commit);
   git_tree* raw_tree = nullptr;
   if (git_commit_tree(&raw_tree, commit.get()) < 0) {
-    return;
+    return false;
   }
   TreePtr tree(raw_tree);
-  published_path_ = (root / kTreesDir / revision).string();
-  watchTree();
-  if (!treeMatches(repo, tree.get(), published_path_)) {
-    if (logger_ != nullptr) {
-      logger_->information("git: %s differs from commit %s; writing it again", published_path_,
-                           revision);
-    }
-    watch_.reset();
-    published_path_.clear();
-    return;
+  published_checked_ = treeMatches(repo, tree.get(), published_path_);
+  if (!published_checked_ && logger_ != nullptr) {
+    logger_->information("git: %s differs from commit %s; writing it again", published_path_,
+                         published_revision_);
   }
-  published_revision_ = revision;
-  published_time_ = static_cast<std::int64_t>(git_commit_time(commit.get()));
+  return published_checked_;
 }
 
 Result GitSync::sync(const sdk::SourceRequest& request, sdk::SyncResult& out) {
@@ -1062,15 +1084,13 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
       if (published_revision_.empty()) {
         adoptPublishedTree(repo.get(), root.string());
       }
-      // Without a watch (no inotify, or its limits reached) the tree this object published is
-      // trusted: checking every file would cost more than the poll itself. Its files are reused
-      // for the next tree only when the watch vouches for them.
-      const TreeWatch::State tree_state = watch_.poll();
-      const bool tree_present = !published_revision_.empty() &&
-                                fs::path(published_path_).parent_path() == root / kTreesDir &&
-                                fs::is_directory(published_path_, ec);
-      if (revision == previous_head && revision == published_revision_ && tree_present &&
-          tree_state != TreeWatch::State::kChanged) {
+      // An intact published tree is kept when the head did not move, and its unchanged files
+      // are hard-linked into the next tree when it did.
+      const bool tree_intact = !published_revision_.empty() &&
+                               fs::path(published_path_).parent_path() == root / kTreesDir &&
+                               fs::is_directory(published_path_, ec) &&
+                               publishedTreeIntact(repo.get());
+      if (revision == previous_head && revision == published_revision_ && tree_intact) {
         syncer.close(remote);
         out.revision = revision;
         out.commit_time = published_time_;
@@ -1093,7 +1113,7 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
         syncer.close(remote);
       }
       if (attempt.result) {
-        const bool reuse = tree_present && tree_state == TreeWatch::State::kUnchanged;
+        const bool reuse = tree_intact;
         attempt =
             syncer.publish(repo.get(), head, root, out, reuse ? published_revision_ : std::string(),
                            reuse ? fs::path(published_path_) : fs::path());
@@ -1101,6 +1121,7 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
       if (attempt.result) {
         out.changed = revision != previous_head;
         published_revision_ = out.revision;
+        published_checked_ = true;
         published_path_ = out.checkout_path;
         published_time_ = out.commit_time;
         watchTree();
@@ -1169,6 +1190,7 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
   }
   out.changed = out.revision != previous_head;
   published_revision_ = out.revision;
+  published_checked_ = true;
   published_path_ = out.checkout_path;
   published_time_ = out.commit_time;
   watchTree();

@@ -28,10 +28,12 @@ namespace crontopus::plugins::git {
 //
 // Each sync connects once, reads the ref advertisement, and downloads only when the branch head
 // is not already in the repository. A tree is rebuilt from the object database whenever the head
-// moved, on the first sync of each GitSync object unless the tree an earlier process published
-// still matches its commit byte for byte, and when the TreeWatch saw the published tree
-// being edited (files changed, added or removed); so the tree is exactly the commit after every
-// sync. A corrupt repository is re-cloned into repo.new-* and exchanged with repo/ atomically.
+// moved (unchanged files hard-linked from an intact previous tree) and whenever the published
+// tree is not intact. Intact: the TreeWatch saw no edit since this object built or checked it;
+// a tree adopted from an earlier process, or one that no watch covers (no inotify, or its limits
+// reached), is compared with its commit file by file instead. So the tree is exactly the commit
+// after every sync. A corrupt repository is re-cloned into repo.new-* and exchanged with repo/
+// atomically.
 //
 // Threading: one sync at a time per object; objects for different local paths may run in
 // parallel. Errors: never throws; see sdk::SourcePlugin for the error classes.
@@ -41,17 +43,25 @@ class GitSync {
 
   sdk::Result sync(const sdk::SourceRequest& request, sdk::SyncResult& out);
 
+  // Behave as where inotify is unavailable (tests of that path on Linux).
+  void disableWatchForTesting() { watch_disabled_ = true; }
+
  private:
   sdk::Result syncImpl(const sdk::SourceRequest& request, sdk::SyncResult& out);
   void watchTree();
   void adoptPublishedTree(git_repository* repo, const std::string& root);
+  bool publishedTreeIntact(git_repository* repo);
 
   Poco::Logger* logger_;
   const std::atomic<bool>* stop_requested_;
-  // The tree this object built or verified itself; trusted on later unchanged polls.
+  // The tree published last (by this object, or adopted from an earlier process).
   std::string published_revision_;
   std::string published_path_;
   std::int64_t published_time_ = 0;
+  // True once this object built the tree or compared it with its commit: from then on an
+  // unchanged watch is enough.
+  bool published_checked_ = false;
+  bool watch_disabled_ = false;
   TreeWatch watch_;  // on published_path_
 };
 
