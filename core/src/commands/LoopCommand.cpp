@@ -5,15 +5,13 @@
 #include <optional>
 #include <thread>
 
-#include <Poco/DigestEngine.h>
-#include <Poco/SHA2Engine.h>
-
 #include <Poco/Logger.h>
 
 #include "Agent.h"
 #include "Commands.h"
 #include "Engine.h"
 #include "LogRateLimiter.h"
+#include "Polling.h"
 #include "controlplane/ControlPlane.h"
 #include "metrics/Metrics.h"
 #include "platform/Files.h"
@@ -24,31 +22,11 @@ namespace crontopus::core::commands {
 
 namespace {
 
-// A fleet of agents with the same interval must not hit the git server in the same second: each
-// host waits interval + a fixed share (0..10 %) derived from its machine id and agent name.
-std::chrono::milliseconds stableJitter(const AgentConfig& config) {
-  Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
-  engine.update(platform::rawMachineId() + "/" + config.agent.name);
-  const auto& digest = engine.digest();
-  std::uint32_t value = 0;
-  for (int i = 0; i < 4; ++i)
-    value = (value << 8) | digest[static_cast<std::size_t>(i)];
-  const auto max_ms = static_cast<std::uint64_t>(config.git.sync_interval) * 100;  // 10 %
-  return std::chrono::milliseconds(max_ms == 0 ? 0 : value % max_ms);
-}
-
-// After failures the wait doubles, up to 10x the interval; rejected credentials back off
-// hardest, because git hosts ban addresses that keep failing to log in.
 std::chrono::milliseconds nextDelay(const AgentConfig& config, const CycleReport& report,
                                     int failures) {
-  const std::chrono::milliseconds interval(static_cast<std::int64_t>(config.git.sync_interval) *
-                                           1000);
-  const auto jitter = stableJitter(config);
-  if (report.ok)
-    return interval + jitter;
-  const int shift = std::min(failures + (report.failure == sdk::ErrorCode::kAuth ? 3 : 0), 10);
-  const std::chrono::milliseconds grown = interval * (std::int64_t{1} << shift);
-  return std::min<std::chrono::milliseconds>(grown, interval * 10) + jitter;
+  const auto jitter =
+      polling::stableJitter(platform::rawMachineId(), config.agent.name, config.git.sync_interval);
+  return polling::nextDelay(config.git.sync_interval, jitter, report.ok, report.failure, failures);
 }
 
 // SIGUSR1: the new file, or nothing when it is invalid (logged with its positions). What the
