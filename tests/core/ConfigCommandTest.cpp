@@ -4,9 +4,11 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include "TestSupport.h"
 
+using crontopus::tests::readFile;
 using crontopus::tests::runProcess;
 using crontopus::tests::TempDir;
 using crontopus::tests::writeFile;
@@ -70,6 +72,65 @@ TEST(ConfigCommand, PrintsTheEffectiveConfigurationWithSecretsMasked) {
   auto again = runProcess({kAgent, "--config", dir / "printed.yaml", "config"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(again.out.substr(again.out.find('\n')), r.out.substr(r.out.find('\n')));
+}
+
+// Every key of etc/config.example.yaml (the documented keys, each with its default), as dotted
+// paths; scheduler.options is the backend's own map and is checked separately.
+void collectKeys(const YAML::Node& node, const std::string& prefix, std::vector<std::string>& out) {
+  for (const auto& item : node) {
+    const std::string key = prefix + item.first.as<std::string>();
+    out.push_back(key);
+    if (item.second.IsMap() && key != "scheduler.options")
+      collectKeys(item.second, key + ".", out);
+  }
+}
+
+YAML::Node at(YAML::Node node, const std::string& dotted) {
+  std::size_t start = 0;
+  while (node) {
+    const std::size_t dot = dotted.find('.', start);
+    node.reset(node[dotted.substr(start, dot - start)]);  // reset: `=` would assign into it
+    if (dot == std::string::npos)
+      return node;
+    start = dot + 1;
+  }
+  return node;
+}
+
+TEST(ConfigCommand, PrintsEverySectionAndKeyOfTheExample) {
+  TempDir dir;
+  const std::string example = readFile(std::string(SOURCE_DIR) + "/etc/config.example.yaml");
+  writeFile(dir / "config.yaml", example);
+  auto r = runProcess({kAgent, "--config", dir / "config.yaml", "config"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const YAML::Node printed = YAML::Load(r.out);
+  std::vector<std::string> keys;
+  collectKeys(YAML::Load(example), "", keys);
+  ASSERT_GT(keys.size(), 30u);  // the example is read, not an empty document
+  for (const std::string& key : keys) {
+    EXPECT_TRUE(at(printed, key).IsDefined()) << key << " is not printed:\n" << r.out;
+  }
+  // The sections the issue names, with their defaults.
+  EXPECT_EQ(at(printed, "metrics.listen").as<std::string>(), "");
+  EXPECT_EQ(at(printed, "metrics.allow_remote").as<std::string>(), "false");
+  EXPECT_EQ(at(printed, "log.target").as<std::string>(), "console");
+  EXPECT_EQ(at(printed, "git.timeout").as<std::string>(), "60");
+  EXPECT_EQ(at(printed, "git.max_size_mb").as<std::string>(), "100");
+  EXPECT_EQ(at(printed, "backend.heartbeat_interval").as<std::string>(), "30");
+  // `auto` resolved to this host's backend, with every option the backend declares.
+  EXPECT_EQ(at(printed, "scheduler.backend").as<std::string>(), "cron");
+  for (const char* option : {"user", "crontab_command", "cron_file"}) {
+    EXPECT_TRUE(at(printed, std::string("scheduler.options.") + option).IsDefined()) << option;
+  }
+
+  // Given values are printed as given.
+  writeFile(dir / "config.yaml",
+            "metrics: {listen: \"127.0.0.1:9191\"}\nlog: {target: file, file: " + (dir / "a.log") +
+                "}\n");
+  r = runProcess({kAgent, "--config", dir / "config.yaml", "config"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(at(YAML::Load(r.out), "metrics.listen").as<std::string>(), "127.0.0.1:9191");
+  EXPECT_EQ(at(YAML::Load(r.out), "log.file").as<std::string>(), dir / "a.log");
 }
 
 TEST(ConfigCommand, LogLevelFromTheCommandLineIsTheEffectiveOne) {

@@ -113,6 +113,11 @@ int config(Agent& agent, std::ostream& out) {
   y << YAML::Key << "level" << YAML::Value << log_level;
   y << YAML::Key << "target" << YAML::Value << c.log.target;
   y << YAML::Key << "file" << YAML::Value << c.log.file;
+  y << YAML::EndMap;
+
+  y << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "listen" << YAML::Value << c.metrics.listen;
+  y << YAML::Key << "allow_remote" << YAML::Value << c.metrics.allow_remote;
   y << YAML::EndMap << YAML::EndMap;
   if (!y.good())
     throw Poco::RuntimeException("cannot print the configuration: " + y.GetLastError());
