@@ -305,6 +305,10 @@ CycleReport Engine::cycleOnce(bool apply) {
     }
     snapshot->manifests.jobs.clear();
     desired_ = std::move(snapshot);
+    log().debug("revision " + report.revision + ": parsed " +
+                std::to_string(desired_->manifests.jobs.size()) + " jobs");
+  } else {
+    log().debug("revision " + report.revision + " unchanged: nothing parsed");
   }
   const ManifestSet& manifests = desired_->manifests;
   const std::map<std::string, DesiredJob>& desired = desired_->desired;

@@ -1,5 +1,4 @@
 #include <signal.h>
-#include <sys/wait.h>
 
 #include <chrono>
 #include <filesystem>
@@ -11,9 +10,9 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/ServerSocket.h>
-#include <Poco/Process.h>
 #include <Poco/StreamCopier.h>
 
+#include "AgentDaemon.h"
 #include "PromText.h"
 #include "TestSupport.h"
 
@@ -22,41 +21,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The whole daemon (`crontopus-agent --config FILE`) as a child process, its log in a file.
-class Daemon {
+// The daemon under test: crontopus-agent --config FILE, in the foreground.
+class Daemon : public AgentDaemon {
  public:
-  Daemon(std::string config, std::string log) : config_(std::move(config)), log_(std::move(log)) {
-    handle_ = std::make_unique<Poco::ProcessHandle>(
-        Poco::Process::launch("/bin/sh", {"-c", std::string("exec '") + AGENT_BIN + "' --config '" +
-                                                    config_ + "' 2>>'" + log_ + "'"}));
-  }
-  ~Daemon() {
-    if (handle_) {
-      ::kill(handle_->id(), SIGKILL);
-      handle_->wait();
-    }
-  }
-  void signal(int sig) { ::kill(handle_->id(), sig); }
-  bool running() const { return handle_ && ::waitpid(handle_->id(), nullptr, WNOHANG) == 0; }
-  // SIGTERM, then the exit code (the test's own timeout bounds the wait).
-  int terminate() {
-    signal(SIGTERM);
-    const int code = handle_->wait();
-    handle_.reset();
-    return code;
-  }
-  std::string log() const {
-    try {
-      return readFile(log_);
-    } catch (const std::exception&) {
-      return {};
-    }
-  }
-
- private:
-  std::string config_;
-  std::string log_;
-  std::unique_ptr<Poco::ProcessHandle> handle_;
+  Daemon(std::string config, std::string log)
+      : AgentDaemon(AGENT_BIN, std::move(config), std::move(log)) {}
 };
 
 struct Reply {
