@@ -136,6 +136,8 @@ def main():
     args = parser.parse_args()
     ThreadingHTTPServer.allow_reuse_address = True
     ThreadingHTTPServer.daemon_threads = True
+    # listen(5), the default, drops connections when many clients poll at once (bench/fleet).
+    ThreadingHTTPServer.request_queue_size = 128
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.root = args.root
     server.user = args.user
