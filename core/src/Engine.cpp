@@ -306,7 +306,7 @@ CycleReport Engine::cycleOnce(bool apply) {
     snapshot->manifests.jobs.clear();
     desired_ = std::move(snapshot);
     log().debug("revision " + report.revision + ": parsed " +
-                std::to_string(desired_->manifests.jobs.size()) + " jobs");
+                std::to_string(desired_->desired.size()) + " jobs");
   } else {
     log().debug("revision " + report.revision + " unchanged: nothing parsed");
   }
