@@ -441,6 +441,11 @@ TEST_F(FaultLoop, WallClockJumpsBackward) {
       << readIfAny(log_);
   cp_.control(R"({"action": "up"})");
   ASSERT_NO_FATAL_FAILURE(expectCheckIns());
+  // In the order the runs happened, though the second one ended "earlier" by the clock.
+  std::vector<std::string> order;
+  for (const auto& c : cp_.checkins())
+    order.push_back(c->getValue<std::string>("job_name"));
+  EXPECT_EQ(order, (std::vector<std::string>{"a", "b"}));
 }
 
 }  // namespace
