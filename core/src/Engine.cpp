@@ -1,9 +1,11 @@
 #include "Engine.h"
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
@@ -48,6 +50,7 @@ std::string describe(const ManifestDiagnostic& d) {
 }
 
 constexpr int kConflictRetries = 3;
+constexpr std::chrono::seconds kLockPatience{3};
 
 }  // namespace
 
@@ -80,7 +83,15 @@ std::unique_ptr<sdk::SchedulerPlugin> makeScheduler(PluginHost& host, const Agen
 std::unique_ptr<platform::FileLock> lockStateDirectory(const AgentConfig& config) {
   platform::makeDirectories(config.agent.state_dir, 0700);
   auto lock = std::make_unique<platform::FileLock>(config.agent.state_dir + "/agent.lock");
-  if (!lock->tryLock()) {
+  // A little patience: an agent that was just killed may have left a child between fork and
+  // exec, which holds a copy of the lock for the few milliseconds until its exec closes it.
+  const auto deadline = std::chrono::steady_clock::now() + kLockPatience;
+  bool locked = lock->tryLock();
+  while (!locked && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    locked = lock->tryLock();
+  }
+  if (!locked) {
     throw Poco::RuntimeException("another crontopus-agent is working on " + config.agent.state_dir +
                                  " (" + lock->path() + " is locked); wait for it or stop it");
   }
@@ -259,6 +270,23 @@ void Engine::removeRunSpecs(const std::vector<std::string>& identities) {
   }
 }
 
+void Engine::removeStaleTemporaries() {
+  // The agent's own directories: the state directory, its spool and every namespace's run
+  // specs and stamps. (Another run user's directory is that user's ground; not swept here.)
+  const std::string& dir = config_.agent.state_dir;
+  int removed =
+      platform::removeStaleTemporaries(dir) + platform::removeStaleTemporaries(dir + "/spool");
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/jobs", ec)) {
+    if (entry.is_directory(ec) && !entry.is_symlink(ec))
+      removed += platform::removeStaleTemporaries(entry.path().string());
+  }
+  if (removed > 0) {
+    log().information("removed " + std::to_string(removed) +
+                      " temporary file(s) left by an interrupted earlier run in " + dir);
+  }
+}
+
 CycleReport Engine::cycle(bool apply) {
   for (int attempt = 1;; ++attempt) {
     CycleReport report = cycleOnce(apply);
@@ -274,6 +302,10 @@ CycleReport Engine::cycleOnce(bool apply) {
   // One agent per state directory (the lock), so the state in memory is the state on disk.
   if (!state_)
     state_ = loadState(dir);
+  if (apply && !swept_) {
+    swept_ = true;
+    removeStaleTemporaries();
+  }
   AgentState& state = *state_;
   state.last_cycle_started = now();
   auto record = [&]() {

@@ -70,6 +70,8 @@ class Engine {
   // <run user's home>/.crontopus, the run user's (see writeRunSpecs).
   void makeRunDirectory();
   void finish(CycleReport& report, bool save);
+  // Removes what writes cut short by a crash left behind (see removeStaleTemporaries).
+  void removeStaleTemporaries();
 
   const AgentConfig& config_;
   PluginHost& host_;
@@ -90,6 +92,7 @@ class Engine {
   std::map<std::string, std::filesystem::file_time_type> run_directory_times_;
   std::string run_user_;  // the user the wrapper runs as, when not the agent's own
   std::function<bool(const CycleReport&)> error_log_filter_;
+  bool swept_ = false;  // removeStaleTemporaries ran (once per process)
 };
 
 // Creates and configures the scheduler plugin `id` with options validated from the config.
@@ -103,7 +106,8 @@ std::unique_ptr<sdk::SchedulerPlugin> makeScheduler(PluginHost& host, const Agen
                                                     std::string* run_state_dir = nullptr);
 
 // Takes the state directory's lock: one agent per state directory at a time (a second one
-// would race on the scheduler and the state). Throws, naming the lock file, when it is held.
+// would race on the scheduler and the state). Throws, naming the lock file, when it is still held
+// after 3 s (a killed agent's half-spawned child holds a copy for a moment).
 std::unique_ptr<platform::FileLock> lockStateDirectory(const AgentConfig& config);
 
 // Renders one job as a DesiredJob (the plugin's text or its error).

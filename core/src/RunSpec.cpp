@@ -24,7 +24,8 @@ RunSpec runSpecFor(const sdk::Job& job, const std::string& effective_zone, bool 
   s.timeout_seconds = job.checkin.timeout_seconds;
   s.retry = job.retry;
   s.checkin_enabled = job.checkin.enabled;
-  s.checkin_secret = job.checkin.secret;
+  // Not job.checkin.secret: nothing in a run uses it (the protocol has no field for it), and a
+  // run spec is a file on disk, in the run user's home for cron's `user` option.
   return s;
 }
 
@@ -54,11 +55,7 @@ std::string toJson(const RunSpec& s) {
       .field("attempts", s.retry.attempts)
       .field("backoff", s.retry.backoff == sdk::Backoff::kFixed ? "fixed" : "exponential")
       .endObject();
-  w.key("checkin")
-      .beginObject()
-      .field("enabled", s.checkin_enabled)
-      .field("secret", s.checkin_secret)
-      .endObject();
+  w.key("checkin").beginObject().field("enabled", s.checkin_enabled).endObject();
   w.key("control_plane")
       .beginObject()
       .field("api_url", s.control_plane.api_url)
@@ -100,7 +97,8 @@ RunSpec runSpecFromJson(const std::string& text, const std::string& origin) {
                           : sdk::Backoff::kExponential;
     auto checkin = o->getObject("checkin");
     s.checkin_enabled = checkin->getValue<bool>("enabled");
-    s.checkin_secret = checkin->getValue<std::string>("secret");
+    // Specs written by earlier builds also carry "secret": ignored, and gone once the agent
+    // rewrites them (its first cycle after a restart).
     // Absent in specs written before the control plane existed: standalone until rewritten.
     if (auto cp = o->getObject("control_plane")) {
       s.control_plane.api_url = cp->getValue<std::string>("api_url");

@@ -26,7 +26,6 @@ struct RunSpec {
   int timeout_seconds = 3600;
   sdk::RetrySettings retry;
   bool checkin_enabled = true;
-  std::string checkin_secret;
   // Where `run` sends its check-in. Locations only: the endpoint token stays in the token file,
   // which `run` reads itself. api_url empty = standalone, no check-in.
   struct ControlPlane {

@@ -7,7 +7,12 @@ response to simulate a server dying mid-fetch. The password comes from the envir
 
 GET /_stats returns the counters as JSON (no auth). Usage:
   git_http_server.py --port P --root DIR [--user U] [--tls-cert C --tls-key K]
-                     [--stall-after-bytes N] [--ready-file F]
+                     [--stall-after-bytes N] [--ready-file F] [--fault-file F]
+
+With --fault-file, every git request first reads that file (missing or empty: no fault):
+  hang        hold the request without answering until the file changes, then drop it
+  slow S      wait S seconds (a float), then answer normally
+  garbage     answer 200 with random bytes as the git payload
 """
 import argparse
 import base64
@@ -22,7 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 stats_lock = threading.Lock()
 stats = {"total": 0, "info_refs": 0, "info_refs_ok": 0, "upload_pack": 0,
-         "unauthorized": 0, "bad_credentials": 0, "stalled": 0}
+         "unauthorized": 0, "bad_credentials": 0, "stalled": 0, "hung": 0, "slowed": 0,
+         "garbage": 0}
 
 
 def bump(key):
@@ -68,8 +74,43 @@ class Handler(BaseHTTPRequestHandler):
         bump("bad_credentials")
         return False
 
+    def fault(self):
+        """Applies --fault-file; True when the request was answered (or dropped) by the fault."""
+        path = self.server.fault_file
+        if not path:
+            return False
+        def current():
+            try:
+                with open(path) as f:
+                    return f.read().strip()
+            except OSError:
+                return ""
+        mode = current()
+        if mode == "hang":
+            bump("hung")
+            while current() == "hang":
+                time.sleep(0.05)
+            self.close_connection = True
+            return True
+        if mode.startswith("slow "):
+            bump("slowed")
+            time.sleep(float(mode.split()[1]))
+            return False
+        if mode == "garbage":
+            bump("garbage")
+            payload = os.urandom(4096)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-git-upload-pack-advertisement")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return True
+        return False
+
     def handle_git(self, method):
         bump("total")
+        if self.fault():
+            return
         path, _, query = self.path.partition("?")
         length = int(self.headers.get("Content-Length", "0") or "0")
         body = self.rfile.read(length) if length else b""
@@ -133,6 +174,7 @@ def main():
     parser.add_argument("--tls-key")
     parser.add_argument("--stall-after-bytes", type=int)
     parser.add_argument("--ready-file")
+    parser.add_argument("--fault-file")
     args = parser.parse_args()
     ThreadingHTTPServer.allow_reuse_address = True
     ThreadingHTTPServer.daemon_threads = True
@@ -143,6 +185,7 @@ def main():
     server.user = args.user
     server.password = os.environ.get("GIT_TEST_PASSWORD", "")
     server.stall_after_bytes = args.stall_after_bytes
+    server.fault_file = args.fault_file
     if args.tls_cert:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args.tls_cert, args.tls_key)

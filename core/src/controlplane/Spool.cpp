@@ -47,6 +47,38 @@ class Directory {
   DIR* dir_;
 };
 
+// The time a spool name starts with (microseconds since the epoch), if it is one.
+std::optional<long long> nameTime(const std::string& name) {
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  long long micros = 0;
+  if (std::sscanf(name.c_str(), "%4d%2d%2dT%2d%2d%2d.%6lldZ", &year, &month, &day, &hour, &minute,
+                  &second, &micros) != 7)
+    return std::nullopt;
+  std::tm utc{};
+  utc.tm_year = year - 1900;
+  utc.tm_mon = month - 1;
+  utc.tm_mday = day;
+  utc.tm_hour = hour;
+  utc.tm_min = minute;
+  utc.tm_sec = second;
+  return static_cast<long long>(timegm(&utc)) * 1000000 + micros;
+}
+
+// The newest pending name's time (0 when none).
+long long newestTime(const std::string& dir) {
+  long long newest = 0;
+  Directory d(dir);
+  if (d.get() == nullptr)
+    return newest;
+  while (const dirent* entry = readdir(d.get())) {
+    if (isCheckIn(entry->d_name)) {
+      if (auto t = nameTime(entry->d_name))
+        newest = std::max(newest, *t);
+    }
+  }
+  return newest;
+}
+
 }  // namespace
 
 Spool::Spool(std::string dir, std::string owner) : dir_(std::move(dir)), owner_(std::move(owner)) {}
@@ -61,8 +93,11 @@ std::string Spool::add(const std::string& body) {
   const auto as_owner = asOwner();
   static std::atomic<unsigned> sequence{0};
   const auto now = std::chrono::system_clock::now();
-  const auto micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  // After the wall clock stepped back, "now" can be earlier than check-ins still waiting: the
+  // new one takes the next microsecond after the newest of them, or it would be sent first.
+  const long long micros = std::max<long long>(
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count(),
+      newestTime(dir_) + 1);
   const std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
   std::tm utc{};
   gmtime_r(&seconds, &utc);

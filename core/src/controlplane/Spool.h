@@ -10,7 +10,8 @@ namespace crontopus::core::controlplane {
 
 // Check-ins waiting for delivery: one file per run in one directory, named
 // <UTC time, microseconds>-<pid>-<sequence>.json so that the name order is the order the runs
-// finished in. Each file is written atomically with mode 0600 (a reader never sees half a
+// finished in (a clock stepped back does not change that: a new name is never earlier than the
+// newest one pending). Each file is written atomically with mode 0600 (a reader never sees half a
 // check-in) and removed only once the control plane has taken it or proved it never will.
 // Files starting with "." are temporary files of writes in progress and are never read.
 class Spool {

@@ -17,6 +17,12 @@ enum class Durability {
 void writeFileAtomic(const std::string& path, const std::string& content, unsigned mode,
                      Durability durability = Durability::kSynced);
 
+// Removes the temporaries writeFileAtomic left in `dir` (not below it) when a process died
+// between creating and renaming them (SIGKILL, power loss): files named ".NAME.tmpPID-N" whose
+// process PID no longer exists. A live writer's temporary is left alone (and so is one whose PID
+// was reused meanwhile). Returns how many were removed; errors are ignored (best effort).
+int removeStaleTemporaries(const std::string& dir);
+
 // Flushes everything written to the file system holding `path` (one call for a batch of
 // kDeferred writes, instead of two fsyncs per file).
 void syncFileSystem(const std::string& path);

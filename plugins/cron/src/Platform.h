@@ -18,9 +18,10 @@ struct ProcessOutput {
   std::string err;
 };
 
-// Runs argv[0] (looked up on PATH when it has no '/') with argv, no shell, `input` on its stdin,
-// LC_ALL=C, and collects stdout and stderr. Fails (kIo) only when the process could not be
-// started or waited for, or ran past `timeout`; a non-zero exit is reported in `out`.
+// Runs argv[0] (looked up on PATH when it has no '/') with argv, no shell, `input` on its stdin
+// (a file holding all of it, so the child never sees a shortened input, even if the agent dies
+// while it runs), LC_ALL=C, and collects stdout and stderr. Fails (kIo) only when the process could
+// not be started or waited for, or ran past `timeout`; a non-zero exit is reported in `out`.
 sdk::Result runProcess(const std::vector<std::string>& argv, std::string_view input,
                        std::chrono::milliseconds timeout, ProcessOutput& out);
 

@@ -1,12 +1,15 @@
 #include "platform/Files.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -97,6 +100,35 @@ void writeFileAtomic(const std::string& path, const std::string& content, unsign
     fsync(dfd);
     close(dfd);
   }
+}
+
+int removeStaleTemporaries(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr)
+    return 0;
+  int removed = 0;
+  while (dirent* entry = readdir(d)) {
+    // ".NAME.tmpPID-N", as writeFileAtomic names them.
+    const std::string name = entry->d_name;
+    const std::size_t tmp = name.rfind(".tmp");
+    if (name.size() < 2 || name[0] != '.' || tmp == std::string::npos || tmp == 0)
+      continue;
+    const std::size_t dash = name.find('-', tmp + 4);
+    if (dash == std::string::npos || dash == tmp + 4 ||
+        name.find_first_not_of("0123456789", tmp + 4) != dash ||
+        name.find_first_not_of("0123456789", dash + 1) != std::string::npos ||
+        dash + 1 == name.size())
+      continue;
+    const long pid = std::strtol(name.c_str() + tmp + 4, nullptr, 10);
+    if (pid <= 0 || (kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH))
+      continue;
+    struct stat st {};
+    if (fstatat(dirfd(d), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+        unlinkat(dirfd(d), entry->d_name, 0) == 0)
+      ++removed;
+  }
+  closedir(d);
+  return removed;
 }
 
 void syncFileSystem(const std::string& path) {

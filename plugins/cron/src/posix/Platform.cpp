@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -87,48 +88,45 @@ Result setNonBlocking(int fd) {
   return Result::success();
 }
 
-// Blocks SIGPIPE for this thread while we write into a child's stdin (the child may exit without
-// reading it), and swallows a SIGPIPE raised meanwhile, so the agent neither dies of it nor needs
-// a signal handler. The same trick as git and libcurl.
-class SigpipeGuard {
- public:
-  SigpipeGuard() {
-    sigset_t pending;
-    sigemptyset(&pending);
-    if (sigpending(&pending) == 0) {
-      was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-    }
-    sigset_t block;
-    sigemptyset(&block);
-    sigaddset(&block, SIGPIPE);
-    active_ = ::pthread_sigmask(SIG_BLOCK, &block, &old_) == 0;
+// The child's standard input: a file holding all of `input`, already unlinked. A pipe fed by the
+// agent would end early if the agent died half way (SIGKILL, OOM): `crontab -` would then install
+// what it had read so far, an empty crontab at worst, foreign entries gone. A file always ends
+// where the input ends, whenever the agent dies.
+Result inputFile(std::string_view input, Fd& out) {
+#if defined(__linux__)
+  Fd fd(::memfd_create("crontopus-stdin", MFD_CLOEXEC));
+#else
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string path = std::string(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp") +
+                     "/crontopus-stdin.XXXXXX";
+  Fd fd(::mkstemp(path.data()));
+  if (fd.get() >= 0) {
+    (void)::unlink(path.c_str());
+    (void)::fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
   }
-  SigpipeGuard(const SigpipeGuard&) = delete;
-  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-  ~SigpipeGuard() {
-    if (!active_) {
-      return;
-    }
-    if (!was_pending_) {
-      sigset_t pending;
-      sigemptyset(&pending);
-      if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
-        sigset_t only;
-        sigemptyset(&only);
-        sigaddset(&only, SIGPIPE);
-        const timespec zero{0, 0};
-        while (::sigtimedwait(&only, nullptr, &zero) < 0 && errno == EINTR) {
-        }
+#endif
+  if (fd.get() < 0) {
+    return Result::failure(ErrorCode::kIo,
+                           "cannot create a file for a command's input: " + errnoText(errno));
+  }
+  std::size_t done = 0;
+  while (done < input.size()) {
+    const ssize_t n = ::write(fd.get(), input.data() + done, input.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
       }
+      return Result::failure(ErrorCode::kIo,
+                             "cannot write a command's input to a file: " + errnoText(errno));
     }
-    (void)::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    done += static_cast<std::size_t>(n);
   }
-
- private:
-  sigset_t old_{};
-  bool active_ = false;
-  bool was_pending_ = false;
-};
+  if (::lseek(fd.get(), 0, SEEK_SET) != 0) {
+    return Result::failure(ErrorCode::kIo, "cannot rewind a command's input: " + errnoText(errno));
+  }
+  out = std::move(fd);
+  return Result::success();
+}
 
 std::vector<std::string> childEnvironment() {
   std::vector<std::string> env;
@@ -198,9 +196,11 @@ Result runProcess(const std::vector<std::string>& argv, std::string_view input,
   }
   const std::string& program = argv.front();
 
-  Fd in_read, in_write, out_read, out_write, err_read, err_write;
-  for (auto [r, w] : {std::pair{&in_read, &in_write}, std::pair{&out_read, &out_write},
-                      std::pair{&err_read, &err_write}}) {
+  Fd in_file, out_read, out_write, err_read, err_write;
+  if (Result made = inputFile(input, in_file); !made) {
+    return made;
+  }
+  for (auto [r, w] : {std::pair{&out_read, &out_write}, std::pair{&err_read, &err_write}}) {
     Result made = makePipe(*r, *w);
     if (!made) {
       return made;
@@ -226,7 +226,7 @@ Result runProcess(const std::vector<std::string>& argv, std::string_view input,
     rc = posix_spawnattr_setflags(spawn.attr(), POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   }
   if (rc == 0) {
-    rc = posix_spawn_file_actions_adddup2(spawn.actions(), in_read.get(), 0);
+    rc = posix_spawn_file_actions_adddup2(spawn.actions(), in_file.get(), 0);
   }
   if (rc == 0) {
     rc = posix_spawn_file_actions_adddup2(spawn.actions(), out_write.get(), 1);
@@ -253,32 +253,27 @@ Result runProcess(const std::vector<std::string>& argv, std::string_view input,
   }
   envp.push_back(nullptr);
 
-  SigpipeGuard sigpipe_guard;
   pid_t pid = -1;
   rc = posix_spawnp(&pid, program.c_str(), spawn.actions(), spawn.attr(), args.data(), envp.data());
   if (rc != 0) {
     return Result::failure(ErrorCode::kIo, "cannot run '" + program + "': " + errnoText(rc));
   }
-  in_read.reset();
+  in_file.reset();
   out_write.reset();
   err_write.reset();
 
   Result io = Result::success();
-  for (Fd* fd : {&in_write, &out_read, &err_read}) {
+  for (Fd* fd : {&out_read, &err_read}) {
     if (io) {
       io = setNonBlocking(fd->get());
     }
   }
-  std::size_t written = 0;
-  if (input.empty()) {
-    in_write.reset();
-  }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   char buffer[65536];
-  while (io && (in_write.get() >= 0 || out_read.get() >= 0 || err_read.get() >= 0)) {
-    pollfd fds[3];
+  while (io && (out_read.get() >= 0 || err_read.get() >= 0)) {
+    pollfd fds[2];
     nfds_t count = 0;
-    Fd* owners[3];
+    Fd* owners[2];
     auto watch = [&](Fd& fd, short events) {
       if (fd.get() >= 0) {
         fds[count] = pollfd{fd.get(), events, 0};
@@ -286,7 +281,6 @@ Result runProcess(const std::vector<std::string>& argv, std::string_view input,
         ++count;
       }
     };
-    watch(in_write, POLLOUT);
     watch(out_read, POLLIN);
     watch(err_read, POLLIN);
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -310,24 +304,11 @@ Result runProcess(const std::vector<std::string>& argv, std::string_view input,
         continue;
       }
       Fd& fd = *owners[k];
-      if (&fd == &in_write) {
-        const ssize_t n = ::write(fd.get(), input.data() + written, input.size() - written);
-        if (n > 0) {
-          written += static_cast<std::size_t>(n);
-          if (written == input.size()) {
-            fd.reset();
-          }
-        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-          // EPIPE: the child stopped reading; its exit status tells what happened.
-          fd.reset();
-        }
-      } else {
-        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-        if (n > 0) {
-          (&fd == &out_read ? out.out : out.err).append(buffer, static_cast<std::size_t>(n));
-        } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-          fd.reset();
-        }
+      const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+      if (n > 0) {
+        (&fd == &out_read ? out.out : out.err).append(buffer, static_cast<std::size_t>(n));
+      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        fd.reset();
       }
     }
   }
