@@ -165,8 +165,14 @@ Result UnitStore::writeAtomic(const std::string& name, const std::string& conten
     return r;
   }
   const std::string path = dir_ + "/" + name;
-  std::string temp = dir_ + "/." + name + ".XXXXXX";
-  Fd fd(::mkstemp(temp.data()));
+  // One fixed temporary name per unit (one agent writes a unit directory, under its state lock):
+  // what an agent killed mid-write left there is replaced by the next write of that unit rather
+  // than piling up. Removed first and created anew, so a link planted there is never followed.
+  const std::string temp = dir_ + "/." + name + ".crontopus-tmp";
+  if (::unlink(temp.c_str()) != 0 && errno != ENOENT) {
+    return Result::failure(ErrorCode::kIo, "cannot remove " + temp + ": " + errnoText(errno));
+  }
+  Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0) {
     return Result::failure(ErrorCode::kIo,
                            "cannot create a temporary file in " + dir_ + ": " + errnoText(errno));

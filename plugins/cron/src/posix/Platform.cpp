@@ -362,9 +362,14 @@ Result writeFileAtomically(const std::string& path, std::string_view text, unsig
       slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   // A leading dot: cron ignores files in /etc/cron.d whose names contain one, so it never reads
-  // the half-written temporary file.
-  std::string temp = dir + "/." + base + ".XXXXXX";
-  Fd fd(::mkstemp(temp.data()));
+  // the half-written temporary file. One fixed name per target (one agent writes it, under its
+  // state lock): what an agent killed mid-write left there is replaced by the next write rather
+  // than piling up. Removed first and created anew, so a link planted there is never followed.
+  const std::string temp = dir + "/." + base + ".crontopus-tmp";
+  if (::unlink(temp.c_str()) != 0 && errno != ENOENT) {
+    return Result::failure(ErrorCode::kIo, "cannot remove " + temp + ": " + errnoText(errno));
+  }
+  Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0) {
     return Result::failure(ErrorCode::kIo,
                            "cannot create a temporary file in " + dir + ": " + errnoText(errno));
@@ -375,9 +380,6 @@ Result writeFileAtomically(const std::string& path, std::string_view text, unsig
     (void)::unlink(temp.c_str());
     return Result::failure(ErrorCode::kIo, what + " " + temp + ": " + errnoText(error));
   };
-  if (::fcntl(fd.get(), F_SETFD, FD_CLOEXEC) != 0) {
-    return fail("cannot set FD_CLOEXEC on");
-  }
   std::size_t done = 0;
   while (done < text.size()) {
     const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
