@@ -219,5 +219,54 @@ TEST(RunSpec, CarriesTheControlPlaneLocationButNoToken) {
   EXPECT_EQ(back.control_plane.spool_dir, "/var/lib/crontopus/spool");
 }
 
+// A run spec without "args" (or with a mistyped "env", "retry", "checkin") used to be refused as
+// "not a valid run spec (Null pointer)": Poco answers a missing array or object with a null
+// pointer whose dereference throws. The error now names the file and the missing section.
+TEST(RunSpec, MissingOrMistypedSectionsAreNamed) {
+  const std::string head =
+      R"({"version":1,"namespace":"n","name":"j","command":"true","working_dir":"",)"
+      R"("schedule":"* * * * *","timezone":"","gate":false,"timeout_seconds":1,)";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"version":1,"namespace":"n","name":"j","command":"true"})", "args"},
+      {head + R"("args":{},"env":{},"retry":{"enabled":true,"attempts":1,"backoff":"fixed"},)" +
+           R"("checkin":{"enabled":false,"secret":""}})",
+       "args"},
+      {head + R"("args":[],"env":[],"retry":{"enabled":true,"attempts":1,"backoff":"fixed"},)" +
+           R"("checkin":{"enabled":false,"secret":""}})",
+       "env"},
+      {head + R"("args":[],"env":{},"retry":3,"checkin":{"enabled":false,"secret":""}})", "retry"},
+      {head + R"("args":[],"env":{},"retry":{"enabled":true,"attempts":1,"backoff":"fixed"}})",
+       "checkin"}};
+  for (const auto& [text, key] : cases) {
+    try {
+      runSpecFromJson(text, "/state/jobs/n/j.json");
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const Poco::DataFormatException& e) {
+      EXPECT_NE(e.message().find("/state/jobs/n/j.json"), std::string::npos) << e.message();
+      EXPECT_NE(e.message().find(key + " is missing or of the wrong type"), std::string::npos)
+          << e.message();
+    }
+  }
+}
+
+// Found by fuzz_controlplane: an error answer's text went into log lines as the server wrote it,
+// so a newline in it forged a log line. Control characters become spaces, in every form.
+TEST(HttpResponse, DetailIsOneLogLine) {
+  HttpResponse r;
+  r.status = 422;
+  r.body = R"({"detail": "bad\nERROR forged line\u001b[2J"})";
+  EXPECT_EQ(r.detail(), "bad ERROR forged line [2J");
+  r.body = R"({"detail": [{"loc": ["body", "na\rme"], "msg": "x\ny"}]})";
+  EXPECT_EQ(r.detail(), "body.na me: x y");
+  // A "loc" that is not a list used to throw Poco's "Null pointer" and fall back to the raw body.
+  r.body = R"({"detail": [{"loc": "not a list", "msg": "m"}]})";
+  EXPECT_EQ(r.detail(), ": m");
+  r.body = std::string("plain\x1e\0text", 11);
+  EXPECT_EQ(r.detail(), std::string("plain  text"));
+  r.body = std::string(5000, 'x');
+  EXPECT_EQ(r.detail().size(), 200u);
+  EXPECT_EQ(r.describe().find('\n'), std::string::npos);
+}
+
 }  // namespace
 }  // namespace crontopus::core::controlplane
