@@ -3,10 +3,12 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include <Poco/Net/IPAddress.h>
 #include <yaml-cpp/yaml.h>
+#include <yaml.h>
 
 #include "platform/Platform.h"
 
@@ -363,7 +365,41 @@ AgentConfig defaultConfig() {
   return c;
 }
 
+namespace {
+
+// yaml-cpp 0.7 loops forever, allocating without bound, on some malformed text (fuzz_config found
+// the 7 bytes ",ab: :\n"): a bad config file would hang the agent, or the daemon on SIGUSR1.
+// libyaml's event parser (the one the manifest reader uses) checks the syntax first, in time and
+// memory bounded by the text; only text it accepts reaches yaml-cpp. Empty when it is YAML.
+std::optional<ConfigIssue> syntaxError(const std::string& text, const std::string& name) {
+  yaml_parser_t parser;
+  if (yaml_parser_initialize(&parser) == 0)
+    return ConfigIssue{name, 0, 0, "(syntax)", "cannot start the YAML parser (out of memory?)"};
+  yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()),
+                               text.size());
+  std::optional<ConfigIssue> issue;
+  for (bool done = false; !done;) {
+    yaml_event_t event;
+    if (yaml_parser_parse(&parser, &event) == 0) {
+      const bool located = parser.error == YAML_SCANNER_ERROR || parser.error == YAML_PARSER_ERROR;
+      issue =
+          ConfigIssue{name, located ? static_cast<int>(parser.problem_mark.line) + 1 : 0,
+                      located ? static_cast<int>(parser.problem_mark.column) + 1 : 0, "(syntax)",
+                      parser.problem != nullptr ? parser.problem : "not valid YAML"};
+      break;
+    }
+    done = event.type == YAML_STREAM_END_EVENT;
+    yaml_event_delete(&event);
+  }
+  yaml_parser_delete(&parser);
+  return issue;
+}
+
+}  // namespace
+
 AgentConfig parseConfig(const std::string& text, const std::string& name) {
+  if (auto issue = syntaxError(text, name))
+    throw ConfigException(issue->str());
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(text);

@@ -190,6 +190,15 @@ TEST(Config, SyntaxErrorsCarryTheirPosition) {
   EXPECT_THAT(errorOf("git: {\n"), HasSubstr("(syntax)"));
 }
 
+// Found by fuzz_config: yaml-cpp 0.7 never returned from these (looping and allocating), so a
+// bad config file hung the agent. Each must be a syntax error at once.
+TEST(Config, TextThatHungYamlCppIsASyntaxError) {
+  for (const std::string text : {",ab: :\n", ",ab: :", "git: {branch: main}\n,x: :\n"}) {
+    EXPECT_THAT(errorOf(text), HasSubstr("(syntax)")) << text;
+    EXPECT_THAT(errorOf(text), HasSubstr("config.yaml:")) << text;
+  }
+}
+
 TEST(Config, MoreThanOneDocumentIsAnError) {
   EXPECT_THAT(errorOf("git:\n  branch: a\n---\ngit:\n  branch: b\n"),
               HasSubstr("has 2 YAML documents; a configuration file holds exactly one"));
