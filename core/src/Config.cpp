@@ -181,6 +181,12 @@ class Reader {
   std::vector<ConfigIssue> warnings_;
 };
 
+// node[key] for positions in messages: yaml-cpp throws on a subscript of a scalar or a list, which
+// a file with a duplicate section (`git:` twice, once as a scalar) reaches (found by fuzz_config).
+YAML::Node at(const YAML::Node& node, const char* key) {
+  return node.IsMap() ? node[key] : YAML::Node(YAML::NodeType::Undefined);
+}
+
 void fillDefaults(AgentConfig& c) {
   if (c.agent.hostname.empty())
     c.agent.hostname = platform::hostName();
@@ -334,15 +340,16 @@ AgentConfig parseDocument(const YAML::Node& root, const std::string& name) {
         });
   }
   if (c.git.auth.type == "ssh" && c.git.auth.key_path.empty() && root.IsMap()) {
-    r.error(root["git"]["auth"], "git.auth.key_path", "is required when git.auth.type is ssh");
+    r.error(at(at(root, "git"), "auth"), "git.auth.key_path",
+            "is required when git.auth.type is ssh");
   }
   // A token's user name may be left out (the git plugin then sends x-access-token).
   if (c.git.auth.type == "basic" && root.IsMap() && c.git.auth.username.empty()) {
-    r.error(root["git"]["auth"], "git.auth.username",
+    r.error(at(at(root, "git"), "auth"), "git.auth.username",
             "is required when git.auth.type is " + c.git.auth.type);
   }
   if (c.log.target == "file" && c.log.file.empty() && root.IsMap()) {
-    r.error(root["log"], "log.file", "is required when log.target is file");
+    r.error(at(root, "log"), "log.file", "is required when log.target is file");
   }
   if (!c.metrics.listen.empty())
     checkMetricsListen(r, listen_node, c.metrics);

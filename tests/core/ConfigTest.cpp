@@ -199,6 +199,16 @@ TEST(Config, TextThatHungYamlCppIsASyntaxError) {
   }
 }
 
+// Found by fuzz_config: a section given twice, once as a scalar, made the check for a required
+// key subscript the scalar, and yaml-cpp's exception escaped the loader (std::terminate).
+TEST(Config, DuplicateSectionIsAnErrorNotACrash) {
+  EXPECT_THAT(errorOf("git: x\ngit:\n  auth: {type: ssh}\n"),
+              HasSubstr("git.auth.key_path: is required when git.auth.type is ssh"));
+  EXPECT_THAT(errorOf("git: [x]\ngit:\n  auth: {type: basic}\n"),
+              HasSubstr("git.auth.username: is required"));
+  EXPECT_THAT(errorOf("log: x\nlog: {target: file}\n"), HasSubstr("log.file: is required"));
+}
+
 TEST(Config, MoreThanOneDocumentIsAnError) {
   EXPECT_THAT(errorOf("git:\n  branch: a\n---\ngit:\n  branch: b\n"),
               HasSubstr("has 2 YAML documents; a configuration file holds exactly one"));
