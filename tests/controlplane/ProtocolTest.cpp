@@ -1,4 +1,5 @@
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -128,6 +129,24 @@ TEST(TokenFile, RefusesAFileOthersCanRead) {
     FAIL() << "accepted a world-readable token file";
   } catch (const TokenFileException& e) {
     EXPECT_NE(e.message().find("chmod 600"), std::string::npos) << e.message();
+    EXPECT_EQ(e.message().find("very-secret"), std::string::npos);
+  }
+}
+
+// Least privilege: a token file another user owns could be replaced by that user (mode 0600 does
+// not stop its owner). Needs root to give the file away; as another user it fails, not passes.
+TEST(TokenFile, RefusesAFileAnotherUserOwns) {
+  ASSERT_EQ(geteuid(), 0u) << "this test gives a file to another user: run it as root";
+  TempDir dir;
+  const std::string path = dir / "agent-token";
+  writeTokenFile(path, {1, "very-secret"});
+  ASSERT_EQ(chown(path.c_str(), 65534, 65534), 0);
+  try {
+    readTokenFile(path);
+    FAIL() << "accepted a token file owned by uid 65534";
+  } catch (const TokenFileException& e) {
+    EXPECT_NE(e.message().find("owned by uid 65534"), std::string::npos) << e.message();
+    EXPECT_NE(e.message().find("chown 0 " + path), std::string::npos) << e.message();
     EXPECT_EQ(e.message().find("very-secret"), std::string::npos);
   }
 }
