@@ -3,10 +3,12 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include <Poco/Net/IPAddress.h>
 #include <yaml-cpp/yaml.h>
+#include <yaml.h>
 
 #include "platform/Platform.h"
 
@@ -179,6 +181,12 @@ class Reader {
   std::vector<ConfigIssue> warnings_;
 };
 
+// node[key] for positions in messages: yaml-cpp throws on a subscript of a scalar or a list, which
+// a file with a duplicate section (`git:` twice, once as a scalar) reaches (found by fuzz_config).
+YAML::Node at(const YAML::Node& node, const char* key) {
+  return node.IsMap() ? node[key] : YAML::Node(YAML::NodeType::Undefined);
+}
+
 void fillDefaults(AgentConfig& c) {
   if (c.agent.hostname.empty())
     c.agent.hostname = platform::hostName();
@@ -332,15 +340,16 @@ AgentConfig parseDocument(const YAML::Node& root, const std::string& name) {
         });
   }
   if (c.git.auth.type == "ssh" && c.git.auth.key_path.empty() && root.IsMap()) {
-    r.error(root["git"]["auth"], "git.auth.key_path", "is required when git.auth.type is ssh");
+    r.error(at(at(root, "git"), "auth"), "git.auth.key_path",
+            "is required when git.auth.type is ssh");
   }
   // A token's user name may be left out (the git plugin then sends x-access-token).
   if (c.git.auth.type == "basic" && root.IsMap() && c.git.auth.username.empty()) {
-    r.error(root["git"]["auth"], "git.auth.username",
+    r.error(at(at(root, "git"), "auth"), "git.auth.username",
             "is required when git.auth.type is " + c.git.auth.type);
   }
   if (c.log.target == "file" && c.log.file.empty() && root.IsMap()) {
-    r.error(root["log"], "log.file", "is required when log.target is file");
+    r.error(at(root, "log"), "log.file", "is required when log.target is file");
   }
   if (!c.metrics.listen.empty())
     checkMetricsListen(r, listen_node, c.metrics);
@@ -363,7 +372,41 @@ AgentConfig defaultConfig() {
   return c;
 }
 
+namespace {
+
+// yaml-cpp 0.7 loops forever, allocating without bound, on some malformed text (fuzz_config found
+// the 7 bytes ",ab: :\n"): a bad config file would hang the agent, or the daemon on SIGUSR1.
+// libyaml's event parser (the one the manifest reader uses) checks the syntax first, in time and
+// memory bounded by the text; only text it accepts reaches yaml-cpp. Empty when it is YAML.
+std::optional<ConfigIssue> syntaxError(const std::string& text, const std::string& name) {
+  yaml_parser_t parser;
+  if (yaml_parser_initialize(&parser) == 0)
+    return ConfigIssue{name, 0, 0, "(syntax)", "cannot start the YAML parser (out of memory?)"};
+  yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()),
+                               text.size());
+  std::optional<ConfigIssue> issue;
+  for (bool done = false; !done;) {
+    yaml_event_t event;
+    if (yaml_parser_parse(&parser, &event) == 0) {
+      const bool located = parser.error == YAML_SCANNER_ERROR || parser.error == YAML_PARSER_ERROR;
+      issue =
+          ConfigIssue{name, located ? static_cast<int>(parser.problem_mark.line) + 1 : 0,
+                      located ? static_cast<int>(parser.problem_mark.column) + 1 : 0, "(syntax)",
+                      parser.problem != nullptr ? parser.problem : "not valid YAML"};
+      break;
+    }
+    done = event.type == YAML_STREAM_END_EVENT;
+    yaml_event_delete(&event);
+  }
+  yaml_parser_delete(&parser);
+  return issue;
+}
+
+}  // namespace
+
 AgentConfig parseConfig(const std::string& text, const std::string& name) {
+  if (auto issue = syntaxError(text, name))
+    throw ConfigException(issue->str());
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(text);

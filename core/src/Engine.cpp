@@ -82,6 +82,12 @@ std::unique_ptr<sdk::SchedulerPlugin> makeScheduler(PluginHost& host, const Agen
 
 std::unique_ptr<platform::FileLock> lockStateDirectory(const AgentConfig& config) {
   platform::makeDirectories(config.agent.state_dir, 0700);
+  // It holds the run specs, which say what every scheduler entry executes: another user who can
+  // write in it could make the jobs run anything.
+  if (const std::string why = platform::unsafePermissions(config.agent.state_dir); !why.empty()) {
+    throw Poco::RuntimeException("the state directory " + config.agent.state_dir +
+                                 " (agent.state_dir) is refused: " + why);
+  }
   auto lock = std::make_unique<platform::FileLock>(config.agent.state_dir + "/agent.lock");
   // A little patience: an agent that was just killed may have left a child between fork and
   // exec, which holds a copy of the lock for the few milliseconds until its exec closes it.

@@ -68,6 +68,19 @@ std::string toJson(const RunSpec& s) {
   return w.str() + "\n";
 }
 
+namespace {
+
+// Poco answers a missing or mistyped array or object with a null pointer, whose dereference
+// throws a bare "Null pointer"; name the key instead.
+template <typename Ptr>
+Ptr required(Ptr p, const char* key) {
+  if (p.isNull())
+    throw Poco::NotFoundException(std::string(key) + " is missing or of the wrong type");
+  return p;
+}
+
+}  // namespace
+
 RunSpec runSpecFromJson(const std::string& text, const std::string& origin) {
   try {
     Poco::JSON::Parser parser;
@@ -79,9 +92,9 @@ RunSpec runSpecFromJson(const std::string& text, const std::string& origin) {
     s.ns = o->getValue<std::string>("namespace");
     s.name = o->getValue<std::string>("name");
     s.command = o->getValue<std::string>("command");
-    for (const auto& a : *o->getArray("args"))
+    for (const auto& a : *required(o->getArray("args"), "args"))
       s.args.push_back(a.convert<std::string>());
-    auto env = o->getObject("env");
+    auto env = required(o->getObject("env"), "env");
     for (const auto& key : env->getNames())
       s.env[key] = env->getValue<std::string>(key);
     s.working_dir = o->getValue<std::string>("working_dir");
@@ -89,13 +102,13 @@ RunSpec runSpecFromJson(const std::string& text, const std::string& origin) {
     s.timezone = o->getValue<std::string>("timezone");
     s.gate = o->getValue<bool>("gate");
     s.timeout_seconds = o->getValue<int>("timeout_seconds");
-    auto retry = o->getObject("retry");
+    auto retry = required(o->getObject("retry"), "retry");
     s.retry.enabled = retry->getValue<bool>("enabled");
     s.retry.attempts = retry->getValue<int>("attempts");
     s.retry.backoff = retry->getValue<std::string>("backoff") == "fixed"
                           ? sdk::Backoff::kFixed
                           : sdk::Backoff::kExponential;
-    auto checkin = o->getObject("checkin");
+    auto checkin = required(o->getObject("checkin"), "checkin");
     s.checkin_enabled = checkin->getValue<bool>("enabled");
     // Specs written by earlier builds also carry "secret": ignored, and gone once the agent
     // rewrites them (its first cycle after a restart).

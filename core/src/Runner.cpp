@@ -212,6 +212,12 @@ int runJob(const std::string& state_dir, const std::string& identity) {
                 " (is the job managed by this agent? run `crontopus-agent apply`)");
     return 127;
   }
+  // The run spec says what to execute: one that another user could have written is refused.
+  if (const std::string why = platform::unsafePermissions(spec_path); !why.empty()) {
+    log().error("job " + identity + ": run spec " + spec_path + " refused: " + why +
+                "; then run `crontopus-agent apply` to rewrite it");
+    return 126;
+  }
   std::ostringstream text;
   text << in.rdbuf();
   const RunSpec spec = runSpecFromJson(text.str(), spec_path);

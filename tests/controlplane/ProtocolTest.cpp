@@ -1,4 +1,5 @@
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -132,6 +133,24 @@ TEST(TokenFile, RefusesAFileOthersCanRead) {
   }
 }
 
+// Least privilege: a token file another user owns could be replaced by that user (mode 0600 does
+// not stop its owner). Needs root to give the file away; as another user it fails, not passes.
+TEST(TokenFile, RefusesAFileAnotherUserOwns) {
+  ASSERT_EQ(geteuid(), 0u) << "this test gives a file to another user: run it as root";
+  TempDir dir;
+  const std::string path = dir / "agent-token";
+  writeTokenFile(path, {1, "very-secret"});
+  ASSERT_EQ(chown(path.c_str(), 65534, 65534), 0);
+  try {
+    readTokenFile(path);
+    FAIL() << "accepted a token file owned by uid 65534";
+  } catch (const TokenFileException& e) {
+    EXPECT_NE(e.message().find("owned by uid 65534"), std::string::npos) << e.message();
+    EXPECT_NE(e.message().find("chown 0 " + path), std::string::npos) << e.message();
+    EXPECT_EQ(e.message().find("very-secret"), std::string::npos);
+  }
+}
+
 TEST(TokenFile, CorruptFileIsAClearErrorWithoutTheToken) {
   TempDir dir;
   const std::string path = dir / "agent-token";
@@ -217,6 +236,55 @@ TEST(RunSpec, CarriesTheControlPlaneLocationButNoToken) {
   EXPECT_EQ(back.control_plane.api_url, "https://cp.example");
   EXPECT_EQ(back.control_plane.token_path, "/var/lib/crontopus/agent-token");
   EXPECT_EQ(back.control_plane.spool_dir, "/var/lib/crontopus/spool");
+}
+
+// A run spec without "args" (or with a mistyped "env", "retry", "checkin") used to be refused as
+// "not a valid run spec (Null pointer)": Poco answers a missing array or object with a null
+// pointer whose dereference throws. The error now names the file and the missing section.
+TEST(RunSpec, MissingOrMistypedSectionsAreNamed) {
+  const std::string head =
+      R"({"version":1,"namespace":"n","name":"j","command":"true","working_dir":"",)"
+      R"("schedule":"* * * * *","timezone":"","gate":false,"timeout_seconds":1,)";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"version":1,"namespace":"n","name":"j","command":"true"})", "args"},
+      {head + R"("args":{},"env":{},"retry":{"enabled":true,"attempts":1,"backoff":"fixed"},)" +
+           R"("checkin":{"enabled":false,"secret":""}})",
+       "args"},
+      {head + R"("args":[],"env":[],"retry":{"enabled":true,"attempts":1,"backoff":"fixed"},)" +
+           R"("checkin":{"enabled":false,"secret":""}})",
+       "env"},
+      {head + R"("args":[],"env":{},"retry":3,"checkin":{"enabled":false,"secret":""}})", "retry"},
+      {head + R"("args":[],"env":{},"retry":{"enabled":true,"attempts":1,"backoff":"fixed"}})",
+       "checkin"}};
+  for (const auto& [text, key] : cases) {
+    try {
+      runSpecFromJson(text, "/state/jobs/n/j.json");
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const Poco::DataFormatException& e) {
+      EXPECT_NE(e.message().find("/state/jobs/n/j.json"), std::string::npos) << e.message();
+      EXPECT_NE(e.message().find(key + " is missing or of the wrong type"), std::string::npos)
+          << e.message();
+    }
+  }
+}
+
+// Found by fuzz_controlplane: an error answer's text went into log lines as the server wrote it,
+// so a newline in it forged a log line. Control characters become spaces, in every form.
+TEST(HttpResponse, DetailIsOneLogLine) {
+  HttpResponse r;
+  r.status = 422;
+  r.body = R"({"detail": "bad\nERROR forged line\u001b[2J"})";
+  EXPECT_EQ(r.detail(), "bad ERROR forged line [2J");
+  r.body = R"({"detail": [{"loc": ["body", "na\rme"], "msg": "x\ny"}]})";
+  EXPECT_EQ(r.detail(), "body.na me: x y");
+  // A "loc" that is not a list used to throw Poco's "Null pointer" and fall back to the raw body.
+  r.body = R"({"detail": [{"loc": "not a list", "msg": "m"}]})";
+  EXPECT_EQ(r.detail(), ": m");
+  r.body = std::string("plain\x1e\0text", 11);
+  EXPECT_EQ(r.detail(), std::string("plain  text"));
+  r.body = std::string(5000, 'x');
+  EXPECT_EQ(r.detail().size(), 200u);
+  EXPECT_EQ(r.describe().find('\n'), std::string::npos);
 }
 
 }  // namespace

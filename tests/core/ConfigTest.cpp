@@ -190,6 +190,25 @@ TEST(Config, SyntaxErrorsCarryTheirPosition) {
   EXPECT_THAT(errorOf("git: {\n"), HasSubstr("(syntax)"));
 }
 
+// Found by fuzz_config: yaml-cpp 0.7 never returned from these (looping and allocating), so a
+// bad config file hung the agent. Each must be a syntax error at once.
+TEST(Config, TextThatHungYamlCppIsASyntaxError) {
+  for (const std::string text : {",ab: :\n", ",ab: :", "git: {branch: main}\n,x: :\n"}) {
+    EXPECT_THAT(errorOf(text), HasSubstr("(syntax)")) << text;
+    EXPECT_THAT(errorOf(text), HasSubstr("config.yaml:")) << text;
+  }
+}
+
+// Found by fuzz_config: a section given twice, once as a scalar, made the check for a required
+// key subscript the scalar, and yaml-cpp's exception escaped the loader (std::terminate).
+TEST(Config, DuplicateSectionIsAnErrorNotACrash) {
+  EXPECT_THAT(errorOf("git: x\ngit:\n  auth: {type: ssh}\n"),
+              HasSubstr("git.auth.key_path: is required when git.auth.type is ssh"));
+  EXPECT_THAT(errorOf("git: [x]\ngit:\n  auth: {type: basic}\n"),
+              HasSubstr("git.auth.username: is required"));
+  EXPECT_THAT(errorOf("log: x\nlog: {target: file}\n"), HasSubstr("log.file: is required"));
+}
+
 TEST(Config, MoreThanOneDocumentIsAnError) {
   EXPECT_THAT(errorOf("git:\n  branch: a\n---\ngit:\n  branch: b\n"),
               HasSubstr("has 2 YAML documents; a configuration file holds exactly one"));

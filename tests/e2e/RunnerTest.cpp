@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -188,6 +189,23 @@ TEST_F(RunnerTest, MissingRunSpecExits127WithAHint) {
   EXPECT_EQ(r.exit_code, 127);
   EXPECT_NE(r.err.find("crontopus-agent apply"), std::string::npos) << r.err;
   EXPECT_TRUE(records().empty());
+}
+
+// Least privilege: the run spec says what runs; one that group or others could write is
+// refused (exit 126, nothing run, nothing recorded) with the fix in the message.
+TEST_F(RunnerTest, RunSpecOthersCanWriteIsRefused) {
+  const auto s = spec("open", "touch " + file("ran"));
+  install(s);
+  const std::string path = core::runSpecPath(state(), s.identity());
+  ASSERT_EQ(chmod(path.c_str(), 0666), 0);
+  const auto r = run(s.identity());
+  EXPECT_EQ(r.exit_code, 126) << r.err;
+  EXPECT_NE(r.err.find("chmod go-w '" + path + "'"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(file("ran")));
+  EXPECT_TRUE(records().empty());
+  ASSERT_EQ(chmod(path.c_str(), 0600), 0);
+  EXPECT_EQ(run(s.identity()).exit_code, 0);
+  EXPECT_TRUE(fs::exists(file("ran")));
 }
 
 TEST_F(RunnerTest, ExitCodeIsPropagatedAndTheRunIsAFailure) {

@@ -109,6 +109,21 @@ std::chrono::milliseconds parseRetryAfter(const std::string& raw) {
   }
 }
 
+namespace {
+
+// What the server wrote, fit for one log line: control characters (a newline could forge a log
+// line, an escape sequence could rewrite the terminal) become spaces, and it is cut at 200 bytes.
+std::string oneLogLine(std::string text) {
+  if (text.size() > 200)
+    text.resize(200);
+  std::replace_if(
+      text.begin(), text.end(),
+      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }, ' ');
+  return text;
+}
+
+}  // namespace
+
 std::string HttpResponse::detail() const {
   try {
     Poco::JSON::Parser parser;
@@ -116,17 +131,19 @@ std::string HttpResponse::detail() const {
     if (object->has("detail")) {
       const auto d = object->get("detail");
       if (d.isString())
-        return d.convert<std::string>();
+        return oneLogLine(d.convert<std::string>());
       auto list = object->getArray("detail");
       if (list && list->size() > 0) {
         auto first = list->getObject(0);
         std::string where;
-        if (first && first->has("loc")) {
-          for (const auto& part : *first->getArray("loc"))
-            where += (where.empty() ? "" : ".") + part.convert<std::string>();
+        if (first) {
+          if (auto loc = first->getArray("loc")) {
+            for (const auto& part : *loc)
+              where += (where.empty() ? "" : ".") + part.convert<std::string>();
+          }
         }
         std::string msg = first && first->has("msg") ? first->getValue<std::string>("msg") : "";
-        return where + ": " + msg +
+        return oneLogLine(where + ": " + msg) +
                (list->size() > 1 ? " (and " + std::to_string(list->size() - 1) + " more)" : "");
       }
     }
@@ -135,10 +152,7 @@ std::string HttpResponse::detail() const {
   } catch (const std::exception&) {
     // Same: fall through to the excerpt.
   }
-  std::string excerpt = body.substr(0, 200);
-  std::replace_if(
-      excerpt.begin(), excerpt.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
-  return excerpt;
+  return oneLogLine(body);
 }
 
 std::string HttpResponse::describe() const {

@@ -53,7 +53,8 @@ struct HttpResponse {
   bool ok() const { return status >= 200 && status < 300; }
   // Whether trying again later may succeed (network, 429, 5xx).
   bool transient() const { return (status == 0 && !tls_error) || status == 429 || status >= 500; }
-  // The server's "detail" (string, or the first message of a list), else a short body excerpt.
+  // The server's "detail" (string, or the first message of a list), else a short body excerpt;
+  // at most about 200 bytes, control characters replaced by spaces (it goes into log lines).
   std::string detail() const;
   // "503 (detail)" or "network error: ...", for log lines.
   std::string describe() const;

@@ -58,6 +58,13 @@ std::optional<AgentToken> readTokenFile(const std::string& path) {
   close(fd);
   if (!S_ISREG(st.st_mode))
     throw TokenFileException("the token file " + path + " is not a regular file");
+  if (st.st_uid != geteuid()) {
+    throw TokenFileException("the token file " + path + " is owned by uid " +
+                             std::to_string(st.st_uid) + ", not the agent's user (uid " +
+                             std::to_string(geteuid()) +
+                             "), who could replace the token; run `chown " +
+                             std::to_string(geteuid()) + " " + path + "`");
+  }
   if ((st.st_mode & 077) != 0) {
     throw TokenFileException("the token file " + path + " has mode " + octal(st.st_mode) +
                              ": other users could read or replace the endpoint token; run "

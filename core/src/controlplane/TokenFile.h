@@ -20,8 +20,8 @@ struct AgentToken {
 
 // Reads `path` ({"agent_id": <int>, "token": "<string>"}). nullopt when the file does not exist
 // (not enrolled yet). Throws TokenFileException when it cannot be read, is readable or writable
-// by group or others (the token would be exposed), or is not a valid token file; the message
-// never contains the token.
+// by group or others (the token would be exposed), is owned by another user than the agent's (who
+// could replace it), or is not a valid token file; the message never contains the token.
 std::optional<AgentToken> readTokenFile(const std::string& path);
 
 // Writes the token file atomically (temporary file, fsync, rename), mode 0600 from creation on.

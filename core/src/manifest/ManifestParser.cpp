@@ -189,12 +189,16 @@ class JobReader {
     out_.warnings.push_back({out_.file, at.line, at.column, std::move(field), std::move(message)});
   }
 
+  // A field path through a user-written key. A key with a control character is written quoted
+  // and escaped, so that a field in an error message or a log line stays on one line.
   static std::string join(std::string_view path, std::string_view key) {
-    if (path.empty())
-      return std::string(key);
+    const bool plain = std::none_of(key.begin(), key.end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
     std::string out(path);
-    out += '.';
-    out += key;
+    if (!path.empty())
+      out += '.';
+    out += plain ? std::string(key) : quoteText(key);
     return out;
   }
 
