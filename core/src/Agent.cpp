@@ -14,13 +14,16 @@
 
 #include "Commands.h"
 #include "Version.h"
+#include "platform/Platform.h"
 #include "platform/SystemLog.h"
 
 namespace crontopus::core {
 
 Agent::Agent(CommandLine command_line) : command_line_(std::move(command_line)) {
-  // Our own parser already validated every argument; Poco sees only the server switches.
-  setUnixOptions(true);
+  // Our own parser already validated every argument; Poco sees only the server switches, in
+  // each OS's style: --daemon, --pidfile=FILE on Unix; /registerService, /displayName=... on
+  // Windows.
+  setUnixOptions(platform::platformName() != "windows");
 }
 
 void Agent::defineOptions(Poco::Util::OptionSet& options) {
@@ -30,6 +33,8 @@ void Agent::defineOptions(Poco::Util::OptionSet& options) {
 void Agent::initialize(Poco::Util::Application& self) {
   // Deliberately not loading Poco's default configuration files: ours is YAML, loaded on demand.
   ServerApplication::initialize(self);
+  platform::setRunningAsService(
+      Poco::Util::Application::config().getBool("application.runAsService", false));
   setUpLogging(nullptr);
 }
 
