@@ -5,6 +5,7 @@
 #include <windows.h>
 #include <lmcons.h>
 #include <shlobj.h>
+#include <knownfolders.h>
 // clang-format on
 
 #include <cstdlib>
@@ -150,12 +151,15 @@ FileIdentity::~FileIdentity() = default;
 
 std::string defaultStateDirectory() {
   // A service (LocalSystem) keeps its state in %ProgramData%, a user's agent in %LOCALAPPDATA%.
-  const std::string base = g_service || windows::isLocalSystem() ? environment(L"ProgramData")
-                                                                 : environment(L"LOCALAPPDATA");
-  if (base.empty())
-    throw Poco::SystemException(
-        "cannot determine the state directory: %ProgramData% or "
-        "%LOCALAPPDATA% is unset");
+  // The known-folder API, not the environment: a service's environment may lack %ProgramData%.
+  const bool machine = g_service || windows::isLocalSystem();
+  PWSTR folder = nullptr;
+  if (FAILED(SHGetKnownFolderPath(machine ? FOLDERID_ProgramData : FOLDERID_LocalAppData, 0,
+                                  nullptr, &folder)))
+    throw Poco::SystemException(std::string("cannot determine the state directory: no ") +
+                                (machine ? "ProgramData" : "LocalAppData") + " folder");
+  const std::string base = utf8(folder);
+  CoTaskMemFree(folder);
   return base + "\\Crontopus";
 }
 
