@@ -6,6 +6,7 @@
 #include <sddl.h>
 // clang-format on
 
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 
@@ -105,6 +106,36 @@ void writeFileAtomic(const std::string& path, const std::string& content, unsign
     DeleteFileW(tmp.c_str());
     fail("cannot replace", path, code);
   }
+}
+
+int removeStaleTemporaries(const std::string& dir) {
+  int removed = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(windows::wide(dir), ec), end; !ec && it != end;
+       it.increment(ec)) {
+    // ".NAME.tmpPID-N", as writeFileAtomic names them.
+    const std::string name = windows::utf8(it->path().filename().wstring());
+    const std::size_t tmp = name.rfind(".tmp");
+    if (name.size() < 2 || name[0] != '.' || tmp == std::string::npos || tmp == 0)
+      continue;
+    const std::size_t dash = name.find('-', tmp + 4);
+    if (dash == std::string::npos || dash == tmp + 4 || dash + 1 == name.size() ||
+        name.find_first_not_of("0123456789", tmp + 4) != dash ||
+        name.find_first_not_of("0123456789", dash + 1) != std::string::npos)
+      continue;
+    const unsigned long pid = std::strtoul(name.c_str() + tmp + 4, nullptr, 10);
+    // A process that still exists (or cannot be asked about) keeps its temporary.
+    if (HANDLE process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid)) {
+      CloseHandle(process);
+      continue;
+    }
+    if (GetLastError() != ERROR_INVALID_PARAMETER)
+      continue;
+    std::error_code rm;
+    if (it->is_regular_file(rm) && !it->is_symlink(rm) && std::filesystem::remove(it->path(), rm))
+      ++removed;
+  }
+  return removed;
 }
 
 void syncFileSystem(const std::string&) {
