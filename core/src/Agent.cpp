@@ -14,13 +14,16 @@
 
 #include "Commands.h"
 #include "Version.h"
+#include "platform/Platform.h"
 #include "platform/SystemLog.h"
 
 namespace crontopus::core {
 
 Agent::Agent(CommandLine command_line) : command_line_(std::move(command_line)) {
-  // Our own parser already validated every argument; Poco sees only the server switches.
-  setUnixOptions(true);
+  // Our own parser already validated every argument; Poco sees only the server switches, in
+  // each OS's style: --daemon, --pidfile=FILE on Unix; /registerService, /displayName=... on
+  // Windows.
+  setUnixOptions(platform::platformName() != "windows");
 }
 
 void Agent::defineOptions(Poco::Util::OptionSet& options) {
@@ -30,7 +33,12 @@ void Agent::defineOptions(Poco::Util::OptionSet& options) {
 void Agent::initialize(Poco::Util::Application& self) {
   // Deliberately not loading Poco's default configuration files: ours is YAML, loaded on demand.
   ServerApplication::initialize(self);
+  platform::setRunningAsService(runningAsService());
   setUpLogging(nullptr);
+}
+
+bool Agent::runningAsService() const {
+  return Poco::Util::Application::config().getBool("application.runAsService", false);
 }
 
 void Agent::setUpLogging(const AgentConfig* config) {
@@ -48,10 +56,11 @@ void Agent::setUpLogging(const AgentConfig* config) {
     throw UsageException("unknown log level \"" + level + "\"");
   }
 
-  // console in the foreground; the system log when detached (--daemon: stderr is /dev/null) or
+  // console in the foreground; the system log when detached (--daemon: stderr is /dev/null; a
+  // Windows service has no stderr either: the Event Log) or
   // asked for; a file rotated at 10 MB keeping 5 archives (agent.log.0 newest) when asked for.
   std::string target = config != nullptr ? config->log.target : "console";
-  if (target == "console" && command_line_.daemon)
+  if (target == "console" && (command_line_.daemon || runningAsService()))
     target = "syslog";
   std::string pattern = "%Y-%m-%dT%H:%M:%S%z %p %s: %t";
   Poco::AutoPtr<Poco::Channel> sink;
@@ -109,6 +118,8 @@ int Agent::main(const std::vector<std::string>&) {
     return dispatch();
   } catch (const ConfigException& e) {
     std::cerr << e.message() << "\n";
+    if (runningAsService())
+      logger().error(e.message());
     return 1;
   } catch (const UsageException& e) {
     std::cerr << "crontopus-agent: " << e.message() << "\n";

@@ -24,6 +24,8 @@ class Agent : public Poco::Util::ServerApplication {
 
   // The configuration: --config FILE (which must exist), else the default path when it exists,
   // else built-in defaults. `required` makes a missing file an error.
+  // Started by the Windows service manager (Poco's application.runAsService).
+  bool runningAsService() const;
   const AgentConfig& config(bool required);
 
   // Blocks until SIGTERM/SIGINT (or a service stop on Windows).

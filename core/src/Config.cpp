@@ -34,9 +34,7 @@ std::string expandHome(const std::string& path) {
 }
 
 std::string defaultConfigPath() {
-  if (platform::isPrivileged())
-    return "/etc/crontopus/config.yaml";
-  return expandHome("~/.crontopus/config.yaml");
+  return platform::defaultConfigFile();
 }
 
 namespace {
@@ -195,7 +193,7 @@ void fillDefaults(AgentConfig& c) {
   if (c.agent.platform.empty())
     c.agent.platform = platform::platformName();
   if (c.agent.state_dir.empty())
-    c.agent.state_dir = expandHome("~/.crontopus");
+    c.agent.state_dir = platform::defaultStateDirectory();
   if (c.agent.token_path.empty())
     c.agent.token_path = c.agent.state_dir + "/agent-token";
   if (c.git.local_path.empty())

@@ -1,9 +1,8 @@
 #include "RunWrapper.h"
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <vector>
 
@@ -53,19 +52,21 @@ int execAgent(char** argv) {
   std::string agent;
   try {
     const std::string self = platform::executablePath();
-    agent = self.substr(0, self.find_last_of('/') + 1) + "crontopus-agent";
+    agent =
+        (std::filesystem::path(self).parent_path() / platform::executableName("crontopus-agent"))
+            .string();
   } catch (const Poco::Exception& e) {
     std::cerr << "crontopus-run: " << e.displayText() << "\n";
     return 127;
   }
-  std::vector<char*> args;
-  args.push_back(agent.data());
+  std::vector<std::string> args{agent};
   for (char** a = argv + 1; *a != nullptr; ++a)
-    args.push_back(*a);
-  args.push_back(nullptr);
-  execv(agent.c_str(), args.data());
-  std::cerr << "crontopus-run: cannot execute " << agent << ": " << std::strerror(errno) << "\n";
-  return 127;
+    args.emplace_back(*a);
+  std::string error;
+  const int code = platform::execProgram(agent, args, error);
+  if (!error.empty())
+    std::cerr << "crontopus-run: cannot execute " << agent << ": " << error << "\n";
+  return code;
 }
 
 }  // namespace

@@ -1,9 +1,5 @@
 #include "Runner.h"
 
-#include <fcntl.h>
-#include <pwd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -93,16 +89,9 @@ std::string lastLines(const std::string& text, int lines, std::size_t max_chars)
 }
 
 std::vector<std::string> cronEnvironment(const RunSpec& spec, std::string& home) {
-  const struct passwd* pw = getpwuid(geteuid());
-  const std::string user = pw != nullptr ? pw->pw_name : std::to_string(geteuid());
-  home = pw != nullptr && pw->pw_dir != nullptr ? pw->pw_dir : "/";
-  // cron's own minimal environment, then the manifest's env on top.
-  std::map<std::string, std::string> env = {{"HOME", home},
-                                            {"LOGNAME", user},
-                                            {"USER", user},
-                                            {"SHELL", "/bin/sh"},
-                                            {"PATH", "/usr/local/bin:/usr/bin:/bin"},
-                                            {"CRONTOPUS_JOB", spec.identity()}};
+  // cron's own minimal environment (Unix), then the manifest's env on top.
+  std::map<std::string, std::string> env = platform::baseJobEnvironment(home);
+  env["CRONTOPUS_JOB"] = spec.identity();
   for (const auto& [k, v] : spec.env)
     env[k] = v;
   std::vector<std::string> out;
@@ -117,16 +106,10 @@ void appendRunLog(const std::string& state_dir, const std::string& line) {
   if (std::filesystem::file_size(path, ec) > kRunLogRotateBytes && !ec) {
     std::filesystem::rename(path, path + ".1", ec);
   }
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    log().error("cannot append to " + path + ": " + std::strerror(errno));
-    return;
-  }
   // One write per record: concurrent runs never interleave within a line.
-  if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-    log().error("short write to " + path);
-  }
-  close(fd);
+  const std::string error = platform::appendToFile(path, line, 0600);
+  if (!error.empty())
+    log().error(error);
 }
 
 // For entries that fire on more minutes than the schedule has, or twice in one minute: true when

@@ -1,7 +1,5 @@
 #include "controlplane/CheckIn.h"
 
-#include <unistd.h>
-
 #include <cerrno>
 
 #include <Poco/Logger.h>
@@ -10,6 +8,7 @@
 #include "controlplane/HttpClient.h"
 #include "controlplane/Spool.h"
 #include "controlplane/TokenFile.h"
+#include "platform/Files.h"
 #include "platform/Platform.h"
 
 namespace crontopus::core::controlplane {
@@ -40,7 +39,7 @@ CheckInOutcome reportRun(const RunSpec& spec, const RunRecord& record) {
     try {
       // Jobs run as another user (cron's `user` option) may not read the agent's token: for
       // them the spool is the normal way, not a problem worth a line in cron's mail.
-      if (access(cp.token_path.c_str(), R_OK) == 0 || errno != EACCES)
+      if (!platform::readDenied(cp.token_path))
         token = readTokenFile(cp.token_path);
     } catch (const TokenFileException& e) {
       // The agent reports the same problem loudly; the run is kept for when it is fixed.

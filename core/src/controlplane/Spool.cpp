@@ -1,9 +1,6 @@
 #include "controlplane/Spool.h"
 
 #include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -25,7 +23,7 @@ namespace crontopus::core::controlplane {
 
 namespace {
 
-constexpr off_t kMaxFile = 1024 * 1024;
+constexpr std::size_t kMaxFile = 1024 * 1024;
 
 bool isCheckIn(const char* name) {
   const std::size_t len = std::strlen(name);
@@ -54,14 +52,12 @@ std::optional<long long> nameTime(const std::string& name) {
   if (std::sscanf(name.c_str(), "%4d%2d%2dT%2d%2d%2d.%6lldZ", &year, &month, &day, &hour, &minute,
                   &second, &micros) != 7)
     return std::nullopt;
-  std::tm utc{};
-  utc.tm_year = year - 1900;
-  utc.tm_mon = month - 1;
-  utc.tm_mday = day;
-  utc.tm_hour = hour;
-  utc.tm_min = minute;
-  utc.tm_sec = second;
-  return static_cast<long long>(timegm(&utc)) * 1000000 + micros;
+  const std::chrono::sys_days date = std::chrono::year_month_day(
+      std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
+      std::chrono::day(static_cast<unsigned>(day)));
+  const auto seconds = date.time_since_epoch() + std::chrono::hours(hour) +
+                       std::chrono::minutes(minute) + std::chrono::seconds(second);
+  return std::chrono::duration_cast<std::chrono::seconds>(seconds).count() * 1000000 + micros;
 }
 
 // The newest pending name's time (0 when none).
@@ -98,13 +94,17 @@ std::string Spool::add(const std::string& body) {
   const long long micros = std::max<long long>(
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count(),
       newestTime(dir_) + 1);
-  const std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
+  const std::chrono::sys_time<std::chrono::microseconds> stamp{std::chrono::microseconds(micros)};
+  const auto day = std::chrono::floor<std::chrono::days>(stamp);
+  const std::chrono::year_month_day date(day);
+  const std::chrono::hh_mm_ss time(std::chrono::floor<std::chrono::seconds>(stamp - day));
   char name[96];
-  std::snprintf(name, sizeof name, "%04d%02d%02dT%02d%02d%02d.%06lldZ-%010ld-%04u.json",
-                utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
-                utc.tm_sec, static_cast<long long>(micros % 1000000), static_cast<long>(getpid()),
+  std::snprintf(name, sizeof name, "%04d%02u%02uT%02d%02d%02lld.%06lldZ-%010ld-%04u.json",
+                static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                static_cast<unsigned>(date.day()), static_cast<int>(time.hours().count()),
+                static_cast<int>(time.minutes().count()),
+                static_cast<long long>(time.seconds().count()),
+                static_cast<long long>(micros % 1000000), static_cast<long>(platform::processId()),
                 sequence++ % 10000);
   platform::makeDirectories(dir_, 0700);
   const std::string path = dir_ + "/" + name;
@@ -142,36 +142,29 @@ std::string Spool::read(const std::string& name) const {
   const auto as_owner = asOwner();
   // A spool may belong to the user the jobs run as: never follow a link planted there.
   const std::string path = dir_ + "/" + name;
-  const int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT)
-      throw Poco::FileNotFoundException("spooled check-in " + path);
-    throw Poco::DataFormatException("cannot open " + path + ": " + std::strerror(errno));
-  }
-  struct stat st {};
   std::string text;
-  const bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= kMaxFile;
-  if (regular) {
-    char buffer[16384];
-    ssize_t n = 0;
-    while ((n = ::read(fd, buffer, sizeof buffer)) > 0)
-      text.append(buffer, static_cast<std::size_t>(n));
+  std::string error;
+  switch (platform::readRegularFile(path, kMaxFile, text, error)) {
+    case platform::ReadStatus::kMissing:
+      throw Poco::FileNotFoundException("spooled check-in " + path);
+    case platform::ReadStatus::kRefused:
+      throw Poco::DataFormatException(path + " is not a regular file of at most 1 MB (" + error +
+                                      ")");
+    case platform::ReadStatus::kOk:
+      break;
   }
-  close(fd);
-  if (!regular)
-    throw Poco::DataFormatException(path + " is not a regular file of at most 1 MB");
   return text;
 }
 
 bool Spool::remove(const std::string& name) const {
   const auto as_owner = asOwner();
   const std::string path = dir_ + "/" + name;
-  if (unlink(path.c_str()) == 0)
+  std::error_code ec;
+  if (std::filesystem::remove(path, ec))
     return true;
-  if (errno == ENOENT)
-    return false;
-  throw Poco::FileException("cannot remove the delivered check-in " + path + ": " +
-                            std::strerror(errno));
+  if (!ec)
+    return false;  // it was not there
+  throw Poco::FileException("cannot remove the delivered check-in " + path + ": " + ec.message());
 }
 
 void Spool::removeStaleTemporaries(int max_age_seconds) const {
@@ -179,15 +172,16 @@ void Spool::removeStaleTemporaries(int max_age_seconds) const {
   Directory dir(dir_);
   if (dir.get() == nullptr)
     return;
-  const std::time_t now = std::time(nullptr);
   while (const dirent* entry = readdir(dir.get())) {
     const std::string name = entry->d_name;
     if (name.size() < 2 || name[0] != '.' || name.find(".tmp") == std::string::npos)
       continue;
     const std::string path = dir_ + "/" + name;
-    struct stat st {};
-    if (stat(path.c_str(), &st) == 0 && now - st.st_mtime > max_age_seconds)
-      unlink(path.c_str());
+    std::error_code ec;
+    const auto modified = std::filesystem::last_write_time(path, ec);
+    if (!ec && std::filesystem::file_time_type::clock::now() - modified >
+                   std::chrono::seconds(max_age_seconds))
+      std::filesystem::remove(path, ec);
   }
 }
 

@@ -1,9 +1,5 @@
 #include "controlplane/TokenFile.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -15,6 +11,7 @@
 
 #include "controlplane/HttpClient.h"
 #include "platform/Files.h"
+#include "platform/SecretFile.h"
 
 namespace crontopus::core::controlplane {
 
@@ -31,46 +28,18 @@ std::int64_t idField(const Poco::JSON::Object& o, const std::string& key) {
   return v.convert<std::int64_t>();
 }
 
-std::string octal(unsigned mode) {
-  std::ostringstream s;
-  s << "0" << std::oct << (mode & 07777);
-  return s.str();
-}
-
 }  // namespace
 
 std::optional<AgentToken> readTokenFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    if (errno == ENOENT)
-      return std::nullopt;
-    throw TokenFileException("cannot read the token file " + path + ": " + std::strerror(errno) +
-                             " (it must be readable by the user the agent runs as)");
+  std::optional<std::string> content;
+  try {
+    content = platform::readSecretFile(path, "the token file");
+  } catch (const Poco::FileAccessDeniedException& e) {
+    throw TokenFileException(e.message());
   }
-  struct stat st {};
-  std::string text;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) == 0) {
-    char buffer[4096];
-    ssize_t n = 0;
-    while ((n = read(fd, buffer, sizeof buffer)) > 0 && text.size() < 65536)
-      text.append(buffer, static_cast<std::size_t>(n));
-  }
-  close(fd);
-  if (!S_ISREG(st.st_mode))
-    throw TokenFileException("the token file " + path + " is not a regular file");
-  if (st.st_uid != geteuid()) {
-    throw TokenFileException("the token file " + path + " is owned by uid " +
-                             std::to_string(st.st_uid) + ", not the agent's user (uid " +
-                             std::to_string(geteuid()) +
-                             "), who could replace the token; run `chown " +
-                             std::to_string(geteuid()) + " " + path + "`");
-  }
-  if ((st.st_mode & 077) != 0) {
-    throw TokenFileException("the token file " + path + " has mode " + octal(st.st_mode) +
-                             ": other users could read or replace the endpoint token; run "
-                             "`chmod 600 " +
-                             path + "` (and consider re-enrolling if it was exposed)");
-  }
+  if (!content)
+    return std::nullopt;
+  const std::string& text = *content;
   std::string reason;
   try {
     Poco::JSON::Parser parser;
@@ -106,7 +75,7 @@ void writeTokenFile(const std::string& path, const AgentToken& token) {
   const std::filesystem::path p(path);
   if (p.has_parent_path())
     platform::makeDirectories(p.parent_path().string(), 0700);
-  platform::writeFileAtomic(path, out.str(), 0600);
+  platform::writeSecretFile(path, out.str());
 }
 
 AgentToken parseEnrollmentResponse(const std::string& body) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace crontopus::core::platform {
@@ -26,6 +27,21 @@ int removeStaleTemporaries(const std::string& dir);
 // Flushes everything written to the file system holding `path` (one call for a batch of
 // kDeferred writes, instead of two fsyncs per file).
 void syncFileSystem(const std::string& path);
+
+// Appends `data` to `path` in one write (created with `mode` if missing), so that concurrent
+// writers never interleave within it. Returns an error message naming the path, empty on success.
+std::string appendToFile(const std::string& path, const std::string& data, unsigned mode);
+
+// True when `path` exists but this process may not read it (permission denied); false when it
+// is readable, missing or fails otherwise (the reader then reports that).
+bool readDenied(const std::string& path);
+
+enum class ReadStatus { kOk, kMissing, kRefused };
+// Reads `path` without following a symbolic link in its last component, only if it is a regular
+// file of at most `max_bytes`. kRefused: `error` says why (cannot open, not a regular file, too
+// large).
+ReadStatus readRegularFile(const std::string& path, std::size_t max_bytes, std::string& text,
+                           std::string& error);
 
 // Creates `path` and missing parents with `mode` (existing directories keep theirs).
 void makeDirectories(const std::string& path, unsigned mode);

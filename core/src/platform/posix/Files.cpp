@@ -146,6 +146,48 @@ void syncFileSystem(const std::string& path) {
     fail("cannot sync the file system of", path);
 }
 
+std::string appendToFile(const std::string& path, const std::string& data, unsigned mode) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode);
+  if (fd < 0)
+    return "cannot append to " + path + ": " + std::strerror(errno);
+  std::string error;
+  if (write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size()))
+    error = "short write to " + path;
+  close(fd);
+  return error;
+}
+
+bool readDenied(const std::string& path) {
+  return access(path.c_str(), R_OK) != 0 && errno == EACCES;
+}
+
+ReadStatus readRegularFile(const std::string& path, std::size_t max_bytes, std::string& text,
+                           std::string& error) {
+  const int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return ReadStatus::kMissing;
+    error = std::string("cannot open: ") + std::strerror(errno);
+    return ReadStatus::kRefused;
+  }
+  struct stat st {};
+  text.clear();
+  const bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                       static_cast<std::size_t>(st.st_size) <= max_bytes;
+  if (regular) {
+    char buffer[16384];
+    ssize_t n = 0;
+    while ((n = ::read(fd, buffer, sizeof buffer)) > 0)
+      text.append(buffer, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  if (!regular) {
+    error = "not a regular file of at most " + std::to_string(max_bytes) + " bytes";
+    return ReadStatus::kRefused;
+  }
+  return ReadStatus::kOk;
+}
+
 FileLock::FileLock(std::string path) : path_(std::move(path)) {}
 
 FileLock::~FileLock() {

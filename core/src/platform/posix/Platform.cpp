@@ -27,6 +27,31 @@
 
 namespace crontopus::core::platform {
 
+void initializeProcess() {}
+
+void setRunningAsService(bool) {}
+
+std::string defaultConfigFile() {
+  if (isPrivileged())
+    return "/etc/crontopus/config.yaml";
+  return homeDirectory() + "/.crontopus/config.yaml";
+}
+
+std::string defaultStateDirectory() {
+  return homeDirectory() + "/.crontopus";
+}
+
+std::map<std::string, std::string> baseJobEnvironment(std::string& home) {
+  const struct passwd* pw = getpwuid(geteuid());
+  const std::string user = pw != nullptr ? pw->pw_name : std::to_string(geteuid());
+  home = pw != nullptr && pw->pw_dir != nullptr ? pw->pw_dir : "/";
+  return {{"HOME", home},
+          {"LOGNAME", user},
+          {"USER", user},
+          {"SHELL", "/bin/sh"},
+          {"PATH", "/usr/local/bin:/usr/bin:/bin"}};
+}
+
 std::string platformName() {
   struct utsname u {};
   if (uname(&u) == 0) {
@@ -35,6 +60,20 @@ std::string platformName() {
       return "darwin";
   }
   return "linux";
+}
+
+std::string executableName(const std::string& name) {
+  return name;
+}
+
+int execProgram(const std::string& path, const std::vector<std::string>& args, std::string& error) {
+  std::vector<char*> argv;
+  for (const auto& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(path.c_str(), argv.data());
+  error = std::strerror(errno);
+  return 127;
 }
 
 std::string executablePath() {
@@ -83,6 +122,10 @@ std::string currentUserName() {
 
 bool isPrivileged() {
   return geteuid() == 0;
+}
+
+long processId() {
+  return static_cast<long>(getpid());
 }
 
 std::string hostName() {
