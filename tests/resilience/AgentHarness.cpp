@@ -89,8 +89,14 @@ pid_t spawnAgent(const std::vector<std::string>& args, const std::string& log,
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attributes, 0);
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, cargv.data(), cenv.data());
+  const int rc =
+      posix_spawn(&pid, argv[0].c_str(), &actions, &attributes, cargv.data(), cenv.data());
+  posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0)
     throw std::runtime_error("cannot start the agent: " + std::to_string(rc));
@@ -114,6 +120,33 @@ bool running(pid_t pid) {
   if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0)
     return false;
   return info.si_pid == 0;
+}
+
+bool awaitProcessGroupGone(pid_t group, std::chrono::seconds timeout) {
+  return waitFor(
+      [&] {
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+          const std::string name = entry.path().filename().string();
+          if (name.find_first_not_of("0123456789") != std::string::npos)
+            continue;
+          std::ifstream in(entry.path() / "stat");
+          std::string line;
+          std::getline(in, line);
+          // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses.
+          const auto close = line.rfind(')');
+          if (close == std::string::npos)
+            continue;
+          std::istringstream rest(line.substr(close + 1));
+          std::string state;
+          long ppid = 0, pgrp = 0;
+          rest >> state >> ppid >> pgrp;
+          if (pgrp == group && state != "Z")
+            return false;
+        }
+        return true;
+      },
+      timeout);
 }
 
 std::map<std::string, std::string> snapshotTree(const std::string& root) {

@@ -35,6 +35,10 @@ pid_t spawnAgent(const std::vector<std::string>& args, const std::string& log,
 int reap(pid_t pid);
 // True while `pid` has not exited (it is not reaped).
 bool running(pid_t pid);
+// The agent runs in a process group of its own (its pid). After it was killed, the commands it
+// had started (`crontab`, `systemctl --root`) may still be finishing their work: waits until no
+// process of that group is left (false after `timeout`).
+bool awaitProcessGroupGone(pid_t group, std::chrono::seconds timeout);
 
 // Every regular file below `root` (recursively), relative path -> content; symbolic links as
 // "-> target". Missing root: empty.

@@ -378,6 +378,7 @@ TEST_P(CrashTest, SigkillAnywhereLeavesOldOrNewAndTheNextApplyConverges) {
       const bool alive = running(pid);
       ::kill(pid, SIGKILL);
       const int status = reap(pid);
+      ASSERT_TRUE(awaitProcessGroupGone(pid, 30s)) << "commands of the killed agent still run";
       if (alive && status == 128 + SIGKILL) {
         ++kills;
       } else {
