@@ -10,6 +10,7 @@
 #include "PluginHost.h"
 #include "TestSupport.h"
 
+using crontopus::tests::git;
 using crontopus::tests::readFile;
 using crontopus::tests::runProcess;
 using crontopus::tests::TempDir;
@@ -25,14 +26,6 @@ const std::string kRun = RUN_BIN;
 // Log lines start with a local timestamp; the rest must be the same from both executables.
 std::string withoutTimestamps(const std::string& text) {
   return std::regex_replace(text, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} )"), "");
-}
-
-void git(const std::string& repo, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {
-      "/usr/bin/git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.com"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const auto r = runProcess(argv);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
 }
 
 }  // namespace

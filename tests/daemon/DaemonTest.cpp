@@ -28,14 +28,6 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-void git(const std::string& repo, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {
-      "/usr/bin/git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.com"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const auto r = runProcess(argv);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-}
-
 std::string head(const std::string& repo) {
   return runProcess({"/usr/bin/git", "-C", repo, "rev-parse", "HEAD"}).out.substr(0, 40);
 }

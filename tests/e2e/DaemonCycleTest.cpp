@@ -18,13 +18,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-void git(const std::string& repo, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@t"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const auto r = runProcess(argv);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-}
-
 std::string manifest(const std::string& name) {
   return "apiVersion: v1\nkind: Job\nmetadata:\n  name: " + name +
          "\n  tenant: t\nspec:\n  schedule: \"0 3 * * *\"\n  command: /bin/true\n";

@@ -22,16 +22,6 @@ namespace crontopus::tests {
 
 namespace fs = std::filesystem;
 
-std::string git(const std::string& repo, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {
-      "/usr/bin/git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const auto r = runProcess(argv);
-  if (r.exit_code != 0)
-    throw std::runtime_error("git " + args.front() + " failed: " + r.err);
-  return r.out;
-}
-
 std::vector<std::string> makeRevisions(
     const std::string& path, const std::vector<std::map<std::string, std::string>>& revisions) {
   fs::create_directories(path);

@@ -13,9 +13,6 @@
 
 namespace crontopus::tests {
 
-// Runs git in `repo` with a fixed identity; throws with git's stderr on failure.
-std::string git(const std::string& repo, const std::vector<std::string>& args);
-
 // A repository at `path` on branch main with one commit per element of `revisions` (each a map
 // of relative path -> file text, the whole tree of that commit). Returns the commit ids.
 std::vector<std::string> makeRevisions(

@@ -58,6 +58,17 @@ ProcessResult runProcess(const std::vector<std::string>& argv, const std::string
   return result;
 }
 
+std::string git(const std::string& repo, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {
+      "/usr/bin/git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const auto r = runProcess(argv);
+  if (r.exit_code != 0)
+    throw std::runtime_error("git " + (args.empty() ? std::string() : args.front()) +
+                             " failed: " + r.err);
+  return r.out;
+}
+
 void writeFile(const std::string& path, const std::string& text, unsigned mode) {
   Poco::File(Poco::Path(path).parent()).createDirectories();
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

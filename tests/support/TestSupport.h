@@ -33,6 +33,9 @@ ProcessResult runProcess(const std::vector<std::string>& argv, const std::string
                          const std::map<std::string, std::string>& env = {},
                          const std::string& cwd = {});
 
+// `git -C repo ARGS` with a fixed author; returns its output, throws with its stderr on failure.
+std::string git(const std::string& repo, const std::vector<std::string>& args);
+
 void writeFile(const std::string& path, const std::string& text, unsigned mode = 0644);
 std::string readFile(const std::string& path);
 
