@@ -10,7 +10,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -406,6 +408,24 @@ TEST_F(FaultLoop, CrontabCommandFails) {
 // The host's clock stepped back two hours (libfaketime: the agent, its children and the job
 // runs see the same time; the monotonic clock is left alone, as a real clock step leaves it).
 TEST_F(FaultLoop, WallClockJumpsBackward) {
+  // libfaketime keeps a shared-memory segment and a semaphore per process in /dev/shm, and a
+  // process that execs another program never removes its own: remove those of processes that
+  // are gone, or a later process given the same pid fails to start under libfaketime.
+  struct StaleFaketimeCleanup {
+    ~StaleFaketimeCleanup() {
+      std::error_code ec;
+      for (const auto& entry : fs::directory_iterator("/dev/shm", ec)) {
+        const std::string name = entry.path().filename().string();
+        for (const std::string prefix : {"faketime_shm_", "sem.faketime_sem_"}) {
+          if (name.rfind(prefix, 0) != 0)
+            continue;
+          const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+          if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+            fs::remove(entry.path(), ec);
+        }
+      }
+    }
+  } cleanup;
   const std::string lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
   ASSERT_TRUE(fs::exists(lib)) << "install Debian's faketime package (scripts/packages.txt)";
   const std::string clock = dir_ / "faketime";
