@@ -104,19 +104,18 @@ std::unique_ptr<platform::FileLock> lockStateDirectory(const AgentConfig& config
   return lock;
 }
 
-DesiredJob renderJob(const sdk::SchedulerPlugin& scheduler, sdk::Job job) {
-  DesiredJob d;
-  d.job = std::move(job);
+DesiredJob renderJob(const sdk::SchedulerPlugin& scheduler, const sdk::Job& job) {
+  DesiredJob d = desiredJobFor(job);
   sdk::RenderedEntry entry;
   sdk::Result r;
   try {
-    r = scheduler.render(d.job, entry);
+    r = scheduler.render(job, entry);
   } catch (const std::exception& e) {
     r = sdk::Result::failure(sdk::ErrorCode::kInternal, std::string("plugin threw: ") + e.what());
   }
   if (r) {
-    d.text = entry.text;
-    d.report = entry.report;
+    d.text = std::move(entry.text);
+    d.report = std::move(entry.report);
     d.gate_runs = entry.gate_runs;
     d.hash = sha256Hex(d.text);  // the state keeps it; once per render, not once per cycle
   } else {
@@ -188,59 +187,83 @@ bool Engine::sync(CycleReport& report, std::string& checkout) {
   return true;
 }
 
-void Engine::writeRunSpecs(const std::map<std::string, DesiredJob>& desired, bool fresh) {
+bool Engine::runSpecMissing(const std::map<std::string, DesiredJob>& desired) {
+  // Deleting a file changes the time of its directory, so only the files of a directory whose
+  // time moved since the last cycle are looked at (identities are sorted, so each directory's
+  // jobs come together).
+  std::optional<platform::FileIdentity> as_user;  // see writeRunSpecs
+  if (!run_user_.empty())
+    as_user.emplace(run_user_);
+  std::string directory;
+  bool look = false;
+  std::map<std::string, std::filesystem::file_time_type> times;
+  for (const auto& [id, d] : desired) {
+    if (!d.enabled || !d.render_error.empty())
+      continue;
+    std::string job_directory = jobDirectory(run_state_dir_, id);
+    if (job_directory != directory) {
+      directory = std::move(job_directory);
+      std::error_code ec;
+      const auto time = std::filesystem::last_write_time(directory, ec);
+      if (ec)
+        return true;
+      const auto known = run_directory_times_.find(directory);
+      look = known == run_directory_times_.end() || known->second != time;
+      times.emplace(directory, time);
+    }
+    std::error_code ec;
+    if (look && !std::filesystem::exists(runSpecPath(run_state_dir_, id), ec))
+      return true;
+  }
+  run_directory_times_ = std::move(times);  // all there: no need to look again until they move
+  return false;
+}
+
+void Engine::writeRunSpecs(const std::map<std::string, DesiredJob>& desired,
+                           const std::map<std::string, sdk::Job>& jobs) {
   // Another user's run directory is that user's ground: everything there is read, made and
   // removed with the user's rights, so what is made belongs to the user and a symlink the user
   // planted (jobs/NS -> a directory of root's) leads nowhere the user could not go itself.
   std::optional<platform::FileIdentity> as_user;
-  if (!run_user_.empty() && !desired.empty()) {
+  if (!run_user_.empty() && !jobs.empty()) {
     makeRunDirectory();
     as_user.emplace(run_user_);
   }
   bool wrote = false;
-  // Same revision: only put back a run spec someone deleted. Deleting a file changes the time of
-  // its directory, so only the files of a directory whose time moved since the last cycle are
-  // looked at (identities are sorted, so each directory's jobs come together).
   std::vector<std::string> visited;
-  bool directory_unchanged = false;
   bool directory_exists = false;
   const auto control_plane = controlplane::runSpecControlPlane(config_, run_state_dir_);
   for (const auto& [id, d] : desired) {
-    if (!d.job.enabled || !d.render_error.empty())
+    if (!d.enabled || !d.render_error.empty())
       continue;
+    const auto job = jobs.find(id);
+    if (job == jobs.end())
+      continue;  // not parsed this cycle (an unchanged revision): its run spec is in place
     const std::string directory = jobDirectory(run_state_dir_, id);
     if (visited.empty() || visited.back() != directory) {
       visited.push_back(directory);
       std::error_code ec;
-      const auto time = std::filesystem::last_write_time(directory, ec);
-      const auto known = run_directory_times_.find(directory);
-      directory_exists = !ec;
-      directory_unchanged =
-          !fresh && !ec && known != run_directory_times_.end() && known->second == time;
+      directory_exists = std::filesystem::is_directory(directory, ec);
+      if (!directory_exists)
+        platform::makeDirectories(directory, 0700);
     }
-    if (directory_unchanged)
-      continue;
-    const std::string path = runSpecPath(run_state_dir_, id);
-    std::error_code ec;
-    if (!fresh && std::filesystem::exists(path, ec))
-      continue;
-    const std::string zone =
-        d.job.timezone.empty() ? config_.agent.default_timezone : d.job.timezone;
-    RunSpec spec = runSpecFor(d.job, zone, d.gate_runs);
+    const std::string& zone =
+        job->second.timezone.empty() ? config_.agent.default_timezone : job->second.timezone;
+    RunSpec spec = runSpecFor(job->second, zone, d.gate_runs);
     spec.control_plane = control_plane;
     const std::string text = toJson(spec);
+    const std::string path = runSpecPath(run_state_dir_, id);
+    // A directory made just now holds nothing to compare with.
     if (directory_exists && readIfExists(path) == text)
       continue;
-    if (!directory_exists) {
-      platform::makeDirectories(directory, 0700);
-      directory_exists = true;
-    }
     platform::writeFileAtomic(path, text, 0600, platform::Durability::kDeferred);
     wrote = true;
   }
   // One flush for the whole batch, before any entry that calls them is installed.
   if (wrote)
     platform::syncFileSystem(run_state_dir_);
+  if (visited.empty())
+    return;
   run_directory_times_.clear();
   for (const auto& directory : visited) {
     std::error_code ec;
@@ -329,19 +352,20 @@ CycleReport Engine::cycleOnce(bool apply) {
   }
 
   // An unchanged revision needs no parsing and no rendering: the last cycle's desired set is
-  // still right (drift is still checked below, against the scheduler itself).
+  // still right (drift is still checked below, against the scheduler itself). It is parsed again
+  // only to write a run spec someone deleted.
   const bool fresh = !desired_ || desired_->revision != report.revision || report.source_changed;
-  if (fresh) {
+  std::map<std::string, sdk::Job> jobs;  // this cycle's parse, for the run specs
+  if (fresh || (apply && runSpecMissing(desired_->desired))) {
     ManifestParseOptions options;
     options.agent = AgentIdentity{config_.agent.hostname, config_.agent.name, config_.agent.labels};
     auto snapshot = std::make_unique<DesiredSnapshot>();
     snapshot->revision = report.revision;
     snapshot->manifests = ManifestParser(options).parseTree(checkout);
-    // The jobs move into the desired set (kept until the next commit): one copy, not two.
-    for (auto& [id, job] : snapshot->manifests.jobs) {
-      snapshot->desired.emplace(id, renderJob(*scheduler_, std::move(job)));
-    }
+    jobs = std::move(snapshot->manifests.jobs);
     snapshot->manifests.jobs.clear();
+    for (const auto& [id, job] : jobs)
+      snapshot->desired.emplace_hint(snapshot->desired.end(), id, renderJob(*scheduler_, job));
     desired_ = std::move(snapshot);
     log().debug("revision " + report.revision + ": parsed " +
                 std::to_string(desired_->desired.size()) + " jobs");
@@ -375,7 +399,8 @@ CycleReport Engine::cycleOnce(bool apply) {
     return report;
   }
 
-  writeRunSpecs(desired, fresh);
+  writeRunSpecs(desired, jobs);
+  jobs.clear();
   if (!report.plan.changes.empty()) {
     sdk::Result r = scheduler_->apply(report.plan.changes);
     if (!r) {

@@ -63,9 +63,13 @@ class Engine {
  private:
   CycleReport cycleOnce(bool apply);
   bool sync(CycleReport& report, std::string& checkout);
-  // Writes the run spec of every desired job (all of them for a new revision; only missing ones
-  // otherwise) before the scheduler can call them.
-  void writeRunSpecs(const std::map<std::string, DesiredJob>& desired, bool fresh);
+  // True when a run spec of the desired set is missing (someone deleted it): only the files of
+  // directories whose time moved since the last look are checked.
+  bool runSpecMissing(const std::map<std::string, DesiredJob>& desired);
+  // Writes the run spec of every desired job that differs from `jobs` (this cycle's parse),
+  // before the scheduler can call them, and notes each directory's time.
+  void writeRunSpecs(const std::map<std::string, DesiredJob>& desired,
+                     const std::map<std::string, sdk::Job>& jobs);
   void removeRunSpecs(const std::vector<std::string>& identities);
   // <run user's home>/.crontopus, the run user's (see writeRunSpecs).
   void makeRunDirectory();
@@ -82,7 +86,7 @@ class Engine {
   // The desired set of the revision last parsed, reused while the revision does not move.
   struct DesiredSnapshot {
     std::string revision;
-    ManifestSet manifests;  // diagnostics only: its jobs were moved into `desired`
+    ManifestSet manifests;  // diagnostics only: its jobs live only through the parsing cycle
     std::map<std::string, DesiredJob> desired;
   };
   std::unique_ptr<DesiredSnapshot> desired_;
@@ -111,6 +115,6 @@ std::unique_ptr<sdk::SchedulerPlugin> makeScheduler(PluginHost& host, const Agen
 std::unique_ptr<platform::FileLock> lockStateDirectory(const AgentConfig& config);
 
 // Renders one job as a DesiredJob (the plugin's text or its error).
-DesiredJob renderJob(const sdk::SchedulerPlugin& scheduler, sdk::Job job);
+DesiredJob renderJob(const sdk::SchedulerPlugin& scheduler, const sdk::Job& job);
 
 }  // namespace crontopus::core

@@ -10,6 +10,16 @@ std::string originalCommand(const sdk::Job& job) {
   return shellCommandLine(job.command, job.args);
 }
 
+DesiredJob desiredJobFor(const sdk::Job& job) {
+  DesiredJob d;
+  d.source_file = job.source_file;
+  d.schedule = job.schedule;
+  d.command = originalCommand(job);
+  d.enabled = job.enabled;
+  d.paused = job.paused;
+  return d;
+}
+
 namespace {
 
 std::string heldReason(const std::string& identity, const ManifestSet& m, const JobState* prev) {
@@ -35,11 +45,11 @@ std::string heldReason(const std::string& identity, const ManifestSet& m, const 
 JobState stateFor(const DesiredJob& d) {
   JobState s;
   s.hash = d.hash.empty() ? sha256Hex(d.text) : d.hash;
-  s.status = d.job.paused ? "paused" : "scheduled";
-  s.source_file = d.job.source_file;
-  s.schedule = d.job.schedule;
-  s.command = originalCommand(d.job);
-  s.paused = d.job.paused;
+  s.status = d.paused ? "paused" : "scheduled";
+  s.source_file = d.source_file;
+  s.schedule = d.schedule;
+  s.command = d.command;
+  s.paused = d.paused;
   return s;
 }
 
@@ -70,7 +80,7 @@ Plan reconcile(const std::map<std::string, DesiredJob>& desired, const ManifestS
     c.reason = std::move(reason);
     if (d != nullptr) {
       c.text = d->text;
-      c.paused = d->job.paused;
+      c.paused = d->paused;
     }
     plan.changes.push_back(std::move(c));
   };
@@ -119,7 +129,7 @@ Plan reconcile(const std::map<std::string, DesiredJob>& desired, const ManifestS
     bool render_failed = false;
     if (held) {
       held_reason = heldReason(id, manifests, prev);
-    } else if (d != nullptr && d->job.enabled && !d->render_error.empty()) {
+    } else if (d != nullptr && d->enabled && !d->render_error.empty()) {
       held = render_failed = true;
       held_reason =
           std::string(inst != nullptr ? "cannot render the entry, keeping the installed one: "
@@ -142,8 +152,8 @@ Plan reconcile(const std::map<std::string, DesiredJob>& desired, const ManifestS
       continue;
     }
 
-    if (d != nullptr && d->job.enabled) {
-      const std::string& file = d->job.source_file;
+    if (d != nullptr && d->enabled) {
+      const std::string& file = d->source_file;
       JobState next = stateFor(*d);
       if (inst == nullptr) {
         if (prev != nullptr) {
@@ -162,19 +172,16 @@ Plan reconcile(const std::map<std::string, DesiredJob>& desired, const ManifestS
       } else if (prev != nullptr && !prev->hash.empty() && prev->hash != sha256Hex(inst->text)) {
         add(sdk::ChangeKind::kDrift, id,
             "installed entry was edited outside the agent; restoring it", d);
-      } else if (inst->paused != d->job.paused &&
-                 (prev == nullptr || prev->schedule == d->job.schedule)) {
-        add(d->job.paused ? sdk::ChangeKind::kPause : sdk::ChangeKind::kResume, id,
-            d->job.paused ? "paused: true in " + file : "paused: false in " + file, d);
+      } else if (inst->paused != d->paused && (prev == nullptr || prev->schedule == d->schedule)) {
+        add(d->paused ? sdk::ChangeKind::kPause : sdk::ChangeKind::kResume, id,
+            d->paused ? "paused: true in " + file : "paused: false in " + file, d);
       } else {
         std::string reason;
-        if (prev != nullptr && prev->schedule != d->job.schedule) {
-          reason =
-              "schedule changed from \"" + prev->schedule + "\" to \"" + d->job.schedule + "\"";
+        if (prev != nullptr && prev->schedule != d->schedule) {
+          reason = "schedule changed from \"" + prev->schedule + "\" to \"" + d->schedule + "\"";
         }
-        if (inst->paused != d->job.paused) {
-          reason +=
-              std::string(reason.empty() ? "" : "; ") + (d->job.paused ? "paused" : "resumed");
+        if (inst->paused != d->paused) {
+          reason += std::string(reason.empty() ? "" : "; ") + (d->paused ? "paused" : "resumed");
         }
         if (prev != nullptr && prev->command != next.command) {
           reason += std::string(reason.empty() ? "" : "; ") + "command changed";
@@ -192,7 +199,7 @@ Plan reconcile(const std::map<std::string, DesiredJob>& desired, const ManifestS
       continue;
     std::string reason;
     if (d != nullptr) {
-      reason = "enabled: false in " + d->job.source_file;
+      reason = "enabled: false in " + d->source_file;
     } else if (manifests.unselected.count(id) != 0) {
       reason = "selector in its manifest does not match this agent";
     } else if (!manifests.tree_complete) {

@@ -11,9 +11,16 @@
 
 namespace crontopus::core {
 
-// A job the manifests ask for, with what the scheduler plugin renders for it.
+// A job the manifests ask for, with what the scheduler plugin renders for it. Kept between
+// cycles (thousands of them in a long-running agent), so it holds only what the reconciler and
+// the state need of the manifest's sdk::Job: the whole job lives only through the cycle that
+// parsed it, where its run spec is written from it.
 struct DesiredJob {
-  sdk::Job job;
+  std::string source_file;  // manifest path relative to the repository root
+  std::string schedule;     // as in the manifest
+  std::string command;      // originalCommand(job)
+  bool enabled = true;
+  bool paused = false;
   std::string text;          // rendered entry; empty when rendering failed
   std::string render_error;  // non-empty when the plugin could not render the job
   std::string report;        // the plugin's notes (e.g. "superset schedule, gated by run")
@@ -60,5 +67,8 @@ Plan reconcile(const std::map<std::string, DesiredJob>& desired, const ManifestS
 
 // The command line as the job-instances report shows it: command plus quoted args.
 std::string originalCommand(const sdk::Job& job);
+
+// The DesiredJob of `job`, without the rendering (text, hash...) filled in.
+DesiredJob desiredJobFor(const sdk::Job& job);
 
 }  // namespace crontopus::core

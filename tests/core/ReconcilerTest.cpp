@@ -30,8 +30,7 @@ class ReconcilerTest : public ::testing::Test {
   // The manifest asks for `job`.
   void want(const sdk::Job& job) {
     manifests_.jobs[job.identity()] = job;
-    DesiredJob d;
-    d.job = job;
+    DesiredJob d = desiredJobFor(job);
     d.text = entryFor(job.identity(), job.schedule, job.paused);
     desired_[job.identity()] = d;
   }
