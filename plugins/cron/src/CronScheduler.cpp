@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <functional>
 #include <utility>
 
 #include "CrontabDocument.h"
@@ -213,8 +214,12 @@ Result CronScheduler::doListOwned(std::vector<sdk::InstalledEntry>& out) {
     return read;
   }
   out = CrontabDocument::parse(text).owned();
-  snapshot_ = std::move(text);
+  snapshot_ = fingerprintOf(text);
   return Result::success();
+}
+
+CronScheduler::Fingerprint CronScheduler::fingerprintOf(const std::string& text) {
+  return {text.size(), std::hash<std::string>{}(text)};
 }
 
 Result CronScheduler::render(const sdk::Job& job, sdk::RenderedEntry& out) const {
@@ -306,7 +311,7 @@ Result CronScheduler::apply(const std::vector<sdk::Change>& changes) {
 }
 
 Result CronScheduler::doApply(const std::vector<sdk::Change>& changes) {
-  std::optional<std::string> snapshot = std::move(snapshot_);
+  const std::optional<Fingerprint> snapshot = snapshot_;
   snapshot_.reset();
   if (!configured_ || !store_) {
     return Result::failure(ErrorCode::kInternal, "cron backend: apply before configure");
@@ -325,14 +330,18 @@ Result CronScheduler::doApply(const std::vector<sdk::Change>& changes) {
     }
   }
 
+  const auto conflict = [&] {
+    return Result::failure(ErrorCode::kConflict,
+                           store_->describe() +
+                               " changed while the agent was working on it (someone ran crontab "
+                               "-e?); nothing was written, the cycle starts over");
+  };
   std::string before;
-  if (snapshot) {
-    before = std::move(*snapshot);
-  } else {
-    Result read = store_->read(before);
-    if (!read) {
-      return read;
-    }
+  if (Result read = store_->read(before); !read) {
+    return read;
+  }
+  if (snapshot && fingerprintOf(before) != *snapshot) {
+    return conflict();
   }
 
   CrontabDocument document = CrontabDocument::parse(before);
@@ -358,17 +367,15 @@ Result CronScheduler::doApply(const std::vector<sdk::Change>& changes) {
             "(e.g. cron_file: /etc/cron.d/crontopus; a cron.d file has no line limit, the agent "
             "needs root to write it) or install fewer jobs on this host");
   }
-
-  std::string current;
-  Result reread = store_->read(current);
-  if (!reread) {
-    return reread;
-  }
-  if (current != before) {
-    return Result::failure(ErrorCode::kConflict,
-                           store_->describe() +
-                               " changed while the agent was working on it (someone ran crontab "
-                               "-e?); nothing was written, the cycle starts over");
+  if (!snapshot) {
+    // No listOwned() in this cycle to compare with: read again, to notice an edit made since.
+    std::string current;
+    if (Result reread = store_->read(current); !reread) {
+      return reread;
+    }
+    if (current != before) {
+      return conflict();
+    }
   }
 
   Result written = store_->write(after);

@@ -61,9 +61,17 @@ class CronScheduler : public sdk::SchedulerPlugin {
   std::optional<std::chrono::sys_seconds> now_;
   std::unique_ptr<CrontabStore> store_;
   bool store_injected_ = false;
-  // The text the last listOwned() read: apply() compares the crontab with it before writing, so
-  // an edit made at any time during the cycle is noticed.
-  std::optional<std::string> snapshot_;
+  // What the last listOwned() read, as its size and hash (the text itself, hundreds of KB, would
+  // stay in memory between unchanged cycles, which never call apply()). apply() reads the crontab
+  // again and writes nothing when it differs, so an edit made at any time during the cycle is
+  // noticed.
+  struct Fingerprint {
+    std::size_t size = 0;
+    std::size_t hash = 0;
+    bool operator==(const Fingerprint&) const = default;
+  };
+  static Fingerprint fingerprintOf(const std::string& text);
+  std::optional<Fingerprint> snapshot_;
 };
 
 }  // namespace crontopus::plugins::cron
