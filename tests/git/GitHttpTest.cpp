@@ -318,5 +318,34 @@ TEST_F(GitHttpsTest, WorksWithTheCaFileAndFailsWithACertificateErrorWithout) {
   EXPECT_EQ(sync(out).code(), ErrorCode::kTls);
 }
 
+// A remote that is not https drops libgit2's trust store (its memory stays with the daemon
+// otherwise); an https remote synced later in the same process gets it back.
+TEST_F(GitHttpsTest, ALocalRemoteDropsTheTrustStoreAndHttpsLoadsItAgain) {
+  std::string head = origin_->commit({{"a.yaml", "1\n"}});
+  auto local_plugin = newPlugin();
+  sdk::SourceRequest local = request_;
+  local.url = origin_->bare().string();
+  local.auth = {};
+  local.local_path = (dir_.path() / "local-mirror").string();
+  sdk::SyncResult out;
+  auto r = local_plugin->sync(local, out);
+  ASSERT_TRUE(r) << r.message();
+  const fs::path empty = fs::path(local.local_path) / "no-certificates";
+  EXPECT_TRUE(fs::is_directory(empty));
+  EXPECT_TRUE(fs::is_empty(empty));
+
+  request_.ca_file = (dir_.path() / "ca.pem").string();
+  r = sync(out);
+  ASSERT_TRUE(r) << r.message();
+  EXPECT_EQ(out.revision, head);
+
+  // The system store is back, without the test CA.
+  request_.ca_file.clear();
+  origin_->commit({{"a.yaml", "2\n"}});
+  auto refused = sync(out);
+  EXPECT_EQ(refused.code(), ErrorCode::kTls) << refused.message();
+  EXPECT_EQ(refused.message().find("failed to load CA"), std::string::npos) << refused.message();
+}
+
 }  // namespace
 }  // namespace crontopus::plugins::git::test

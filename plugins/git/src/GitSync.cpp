@@ -29,6 +29,7 @@ constexpr const char* kMarkerText = "crontopus git source, layout 1\n";
 constexpr const char* kRepoDir = "repo";
 constexpr const char* kTreesDir = "trees";
 constexpr const char* kCurrentLink = "current";
+constexpr const char* kEmptyDir = "no-certificates";  // see releaseTrustStore
 
 std::string oidText(const git_oid& oid) {
   char text[GIT_OID_HEXSZ + 1];
@@ -1049,6 +1050,9 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
       return Result::failure(ErrorCode::kConfig,
                              "git.ca_file '" + request.ca_file + "' cannot be used: " + why);
     }
+  } else {
+    std::lock_guard lock(tlsMutex());
+    releaseTrustStore((root / kEmptyDir).string());
   }
 
   Syncer syncer(request, url, st, stop_requested_);

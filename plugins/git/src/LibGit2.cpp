@@ -16,6 +16,8 @@ std::mutex g_tls_mutex;
 // The ca_file (path@mtime) libgit2 currently trusts besides the system store ("" = none, as
 // after git_libgit2_init).
 std::string g_current_ca_file;
+// releaseTrustStore() emptied the trust store: useCaFile() must load it again.
+bool g_trust_store_released = false;
 
 bool exists(const char* path) {
   std::error_code ec;
@@ -36,7 +38,7 @@ std::string useCaFile(const std::string& ca_file) {
     auto mtime = std::filesystem::last_write_time(ca_file, ec);
     key = ca_file + "@" + std::to_string(mtime.time_since_epoch().count());
   }
-  if (key == g_current_ca_file) {
+  if (key == g_current_ca_file && !g_trust_store_released) {
     return {};
   }
   int rc = 0;
@@ -54,7 +56,23 @@ std::string useCaFile(const std::string& ca_file) {
     return lastGitErrorMessage();
   }
   g_current_ca_file = key;
+  g_trust_store_released = false;
   return {};
+}
+
+void releaseTrustStore(const std::string& empty_directory) {
+  if (g_trust_store_released) {
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::create_directory(empty_directory, ec);
+  if (!std::filesystem::is_empty(empty_directory, ec) || ec) {
+    return;
+  }
+  // Best effort: a libgit2 whose TLS has no such option (WinHTTP) keeps its store; nothing to
+  // try again then.
+  git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, nullptr, empty_directory.c_str());
+  g_trust_store_released = true;
 }
 
 std::string lastGitErrorMessage() {
@@ -92,6 +110,7 @@ LibGit2Session::LibGit2Session() {
     // A fresh libgit2 starts from its built-in trust store.
     std::lock_guard lock(g_tls_mutex);
     g_current_ca_file.clear();
+    g_trust_store_released = false;
   }
   initialised_ = true;
   if (!installDeadlineSocketStream()) {

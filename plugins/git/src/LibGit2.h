@@ -14,6 +14,12 @@ std::mutex& tlsMutex();
 // Makes libgit2 trust the system CAs plus `ca_file`. Call with tlsMutex() held.
 // Returns "" or libgit2's reason.
 std::string useCaFile(const std::string& ca_file);
+// libgit2 parses the system's CA store when it starts, whatever the remote: about 250 KB of heap
+// kept for the life of the daemon. A remote that is not https needs no trust store: this makes
+// libgit2 trust the certificates in `empty_directory` (an empty directory) instead, and
+// useCaFile() loads the system store again when an https remote comes. Creates the directory when
+// missing; does nothing when it is not empty. Call with tlsMutex() held.
+void releaseTrustStore(const std::string& empty_directory);
 
 // One RAII owner per libgit2 handle.
 template <typename T, void (*Free)(T*)>
