@@ -253,10 +253,16 @@ void Engine::writeRunSpecs(const std::map<std::string, DesiredJob>& desired,
     spec.control_plane = control_plane;
     const std::string text = toJson(spec);
     const std::string path = runSpecPath(run_state_dir_, id);
-    // A directory made just now holds nothing to compare with.
-    if (directory_exists && readIfExists(path) == text)
+    // A directory made just now holds nothing to compare with, and nothing in it is read yet
+    // (entries that call these run specs are installed after the flush below): no temporary
+    // and rename there. A crash half way leaves a file the next cycle finds different.
+    if (!directory_exists) {
+      platform::writeNewFile(path, text, 0600);
+    } else if (readIfExists(path) != text) {
+      platform::writeFileAtomic(path, text, 0600, platform::Durability::kDeferred);
+    } else {
       continue;
-    platform::writeFileAtomic(path, text, 0600, platform::Durability::kDeferred);
+    }
     wrote = true;
   }
   // One flush for the whole batch, before any entry that calls them is installed.

@@ -18,6 +18,13 @@ enum class Durability {
 void writeFileAtomic(const std::string& path, const std::string& content, unsigned mode,
                      Durability durability = Durability::kSynced);
 
+// Creates `path`, which must not exist yet, with `content` and `mode` (from its creation on), in
+// place: cheaper than writeFileAtomic (no temporary, no rename), but a reader may see the file
+// partly written, and a crash may leave it so. Only for a file nothing reads yet, that the next
+// writer checks (kDeferred: see syncFileSystem). Throws Poco::FileException naming the path, also
+// when it exists.
+void writeNewFile(const std::string& path, const std::string& content, unsigned mode);
+
 // Removes the temporaries writeFileAtomic left in `dir` (not below it) when a process died
 // between creating and renaming them (SIGKILL, power loss): files named ".NAME.tmpPID-N" whose
 // process PID no longer exists. A live writer's temporary is left alone (and so is one whose PID

@@ -42,6 +42,42 @@ void makeDirectories(const std::string& path, unsigned mode) {
   }
 }
 
+namespace {
+
+// Writes `content` to the new file `fd` (named `name`), gives it exactly `mode` (the umask may
+// have narrowed it; never wider than asked), optionally fsyncs, and closes it. On failure the file
+// is removed and the error thrown.
+void writeNew(int fd, const std::string& name, const std::string& content, unsigned mode,
+              bool synced) {
+  const auto abandon = [&](const char* what) {
+    const int saved = errno;
+    close(fd);
+    unlink(name.c_str());
+    errno = saved;
+    fail(what, name);
+  };
+  const char* data = content.data();
+  std::size_t left = content.size();
+  while (left > 0) {
+    ssize_t n = write(fd, data, left);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      abandon("cannot write");
+    }
+    data += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  if (fchmod(fd, mode) != 0 || (synced && fsync(fd) != 0))
+    abandon("cannot sync");
+  if (close(fd) != 0) {
+    unlink(name.c_str());
+    fail("cannot close", name);
+  }
+}
+
+}  // namespace
+
 void writeFileAtomic(const std::string& path, const std::string& content, unsigned mode,
                      Durability durability) {
   const bool synced = durability == Durability::kSynced;
@@ -59,34 +95,7 @@ void writeFileAtomic(const std::string& path, const std::string& content, unsign
     if (fd < 0 && (errno != EEXIST || attempt >= 100))
       fail("cannot create", tmp);
   }
-  const char* data = content.data();
-  std::size_t left = content.size();
-  while (left > 0) {
-    ssize_t n = write(fd, data, left);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      int saved = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      errno = saved;
-      fail("cannot write", tmp);
-    }
-    data += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  // The umask may have narrowed `mode`; make it exact (never wider than asked).
-  if (fchmod(fd, mode) != 0 || (synced && fsync(fd) != 0)) {
-    int saved = errno;
-    close(fd);
-    unlink(tmp.c_str());
-    errno = saved;
-    fail("cannot sync", tmp);
-  }
-  if (close(fd) != 0) {
-    unlink(tmp.c_str());
-    fail("cannot close", tmp);
-  }
+  writeNew(fd, tmp, content, mode, synced);
   if (rename(tmp.c_str(), path.c_str()) != 0) {
     int saved = errno;
     unlink(tmp.c_str());
@@ -100,6 +109,13 @@ void writeFileAtomic(const std::string& path, const std::string& content, unsign
     fsync(dfd);
     close(dfd);
   }
+}
+
+void writeNewFile(const std::string& path, const std::string& content, unsigned mode) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0)
+    fail("cannot create", path);
+  writeNew(fd, path, content, mode, false);
 }
 
 int removeStaleTemporaries(const std::string& dir) {

@@ -67,6 +67,40 @@ void makeDirectories(const std::string& path, unsigned mode) {
   }
 }
 
+namespace {
+
+// Creates `file` (which must not exist) with owner-only security for `mode` and writes `content`
+// to it; removes it and throws on failure.
+void createAndWrite(const std::filesystem::path& file, const std::string& content, unsigned mode,
+                    bool synced) {
+  Security security(mode);
+  HANDLE handle = CreateFileW(file.c_str(), GENERIC_WRITE, 0, security.get(), CREATE_NEW,
+                              FILE_ATTRIBUTE_NORMAL, nullptr);
+  if (handle == INVALID_HANDLE_VALUE)
+    fail("cannot create", windows::utf8(file.wstring()), GetLastError());
+  const auto abandon = [&](const char* what) {
+    const DWORD code = GetLastError();
+    CloseHandle(handle);
+    DeleteFileW(file.c_str());
+    fail(what, windows::utf8(file.wstring()), code);
+  };
+  const char* data = content.data();
+  std::size_t left = content.size();
+  while (left > 0) {
+    DWORD written = 0;
+    const DWORD chunk = static_cast<DWORD>(std::min<std::size_t>(left, 1 << 20));
+    if (!WriteFile(handle, data, chunk, &written, nullptr))
+      abandon("cannot write");
+    data += written;
+    left -= written;
+  }
+  if (synced && !FlushFileBuffers(handle))
+    abandon("cannot sync");
+  CloseHandle(handle);
+}
+
+}  // namespace
+
 void writeFileAtomic(const std::string& path, const std::string& content, unsigned mode,
                      Durability durability) {
   const std::filesystem::path target(windows::wide(path));
@@ -74,38 +108,17 @@ void writeFileAtomic(const std::string& path, const std::string& content, unsign
   std::filesystem::path tmp = target;
   tmp.replace_filename(L"." + target.filename().wstring() + L".tmp" +
                        std::to_wstring(GetCurrentProcessId()) + L"-" + std::to_wstring(rd()));
-  Security security(mode);
-  HANDLE file = CreateFileW(tmp.c_str(), GENERIC_WRITE, 0, security.get(), CREATE_NEW,
-                            FILE_ATTRIBUTE_NORMAL, nullptr);
-  if (file == INVALID_HANDLE_VALUE)
-    fail("cannot create", windows::utf8(tmp.wstring()), GetLastError());
-  const char* data = content.data();
-  std::size_t left = content.size();
-  while (left > 0) {
-    DWORD written = 0;
-    const DWORD chunk = static_cast<DWORD>(std::min<std::size_t>(left, 1 << 20));
-    if (!WriteFile(file, data, chunk, &written, nullptr)) {
-      const DWORD code = GetLastError();
-      CloseHandle(file);
-      DeleteFileW(tmp.c_str());
-      fail("cannot write", windows::utf8(tmp.wstring()), code);
-    }
-    data += written;
-    left -= written;
-  }
-  if (durability == Durability::kSynced && !FlushFileBuffers(file)) {
-    const DWORD code = GetLastError();
-    CloseHandle(file);
-    DeleteFileW(tmp.c_str());
-    fail("cannot sync", windows::utf8(tmp.wstring()), code);
-  }
-  CloseHandle(file);
+  createAndWrite(tmp, content, mode, durability == Durability::kSynced);
   if (!MoveFileExW(tmp.c_str(), target.c_str(),
                    MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
     const DWORD code = GetLastError();
     DeleteFileW(tmp.c_str());
     fail("cannot replace", path, code);
   }
+}
+
+void writeNewFile(const std::string& path, const std::string& content, unsigned mode) {
+  createAndWrite(std::filesystem::path(windows::wide(path)), content, mode, false);
 }
 
 int removeStaleTemporaries(const std::string& dir) {
