@@ -107,7 +107,7 @@ int waitFor(DeadlineStream* st, bool write) {
   timeval* timeout = nullptr;
   if (scope != nullptr) {
     auto left = std::chrono::ceil<std::chrono::microseconds>(scope->deadline() -
-                                                            NetworkDeadline::Clock::now());
+                                                             NetworkDeadline::Clock::now());
     long long micros = std::clamp<long long>(left.count(), 0, static_cast<long long>(INT_MAX));
     limit.tv_sec = static_cast<long>(micros / 1000000);
     limit.tv_usec = static_cast<long>(micros % 1000000);
@@ -214,8 +214,8 @@ ssize_t streamRead(git_stream* stream, void* data, size_t len) {
   if (ready < 0) {
     return osError("cannot read from", st, ::WSAGetLastError());
   }
-  int n = ::recv(st->s, static_cast<char*>(data), static_cast<int>(std::min<size_t>(len, INT_MAX)),
-                 0);
+  int n =
+      ::recv(st->s, static_cast<char*>(data), static_cast<int>(std::min<size_t>(len, INT_MAX)), 0);
   if (n == SOCKET_ERROR) {
     NetworkDeadline* scope = NetworkDeadline::current();
     if (scope != nullptr && scope->expired()) {
@@ -242,8 +242,8 @@ ssize_t streamWrite(git_stream* stream, const char* data, size_t len, int flags)
     if (ready < 0) {
       return osError("cannot write to", st, ::WSAGetLastError());
     }
-    int n = ::send(st->s, data + written, static_cast<int>(std::min<size_t>(len - written, INT_MAX)),
-                   0);
+    int n = ::send(st->s, data + written,
+                   static_cast<int>(std::min<size_t>(len - written, INT_MAX)), 0);
     if (n == SOCKET_ERROR) {
       return osError("cannot write to", st, ::WSAGetLastError());
     }
