@@ -351,7 +351,7 @@ int treeCheckCallback(const char* root, const git_tree_entry* entry, void* paylo
     case GIT_FILEMODE_BLOB_EXECUTABLE: {
       git_oid oid;
       same = fs::is_regular_file(status) &&
-             git_odb_hashfile(&oid, path.c_str(), GIT_OBJECT_BLOB) == 0 &&
+             git_odb_hashfile(&oid, path.string().c_str(), GIT_OBJECT_BLOB) == 0 &&
              git_oid_equal(&oid, git_tree_entry_id(entry));
       break;
     }
@@ -762,8 +762,8 @@ class Syncer {
     }
     fs::remove_all(staging, ec);  // the tree it replaced, if any
     const fs::path link = root / kCurrentLink;
-    std::string previous = fs::read_symlink(link, ec).filename().string();
-    if (std::string why = replaceSymlink(fs::path(kTreesDir) / revision, link.string());
+    std::string previous = fs::path(readLinkTarget(link.string())).filename().string();
+    if (std::string why = replaceSymlink((fs::path(kTreesDir) / revision).string(), link.string());
         !why.empty()) {
       return {Result::failure(ErrorCode::kIo, "git: " + why), false};
     }
@@ -951,12 +951,11 @@ void GitSync::adoptPublishedTree(git_repository* repo, const std::string& root_t
   // publishedTreeIntact), so that a restart or a one-shot `apply` does not rewrite every
   // manifest. Watched from now on, before it is checked.
   const fs::path root(root_text);
-  std::error_code ec;
-  const fs::path link = fs::read_symlink(root / kCurrentLink, ec);
+  const fs::path link = readLinkTarget((root / kCurrentLink).string());
   const std::string revision = link.filename().string();
   git_oid id;
   git_commit* raw_commit = nullptr;
-  if (ec || link != fs::path(kTreesDir) / revision || git_oid_fromstr(&id, revision.c_str()) < 0 ||
+  if (link != fs::path(kTreesDir) / revision || git_oid_fromstr(&id, revision.c_str()) < 0 ||
       oidText(id) != revision || git_commit_lookup(&raw_commit, repo, &id) < 0) {
     return;
   }
@@ -1062,7 +1061,7 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
 
   if (!reclone) {
     git_repository* raw = nullptr;
-    if (git_repository_open_bare(&raw, repo_path.c_str()) < 0) {
+    if (git_repository_open_bare(&raw, repo_path.string().c_str()) < 0) {
       if (logger_ != nullptr) {
         logger_->warning("git: repository %s cannot be opened (%s); cloning it again",
                          repo_path.string(), lastGitErrorMessage());
@@ -1148,7 +1147,7 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
   // Fresh clone into repo.new-*, then exchanged with repo/ so that repo/ is always complete.
   const fs::path fresh = root / ("repo.new-" + randomSuffix());
   git_repository* raw = nullptr;
-  if (git_repository_init(&raw, fresh.c_str(), 1) < 0) {
+  if (git_repository_init(&raw, fresh.string().c_str(), 1) < 0) {
     return Result::failure(ErrorCode::kIo, "git: cannot create a repository in " + fresh.string() +
                                                ": " + lastGitErrorMessage());
   }
@@ -1180,7 +1179,7 @@ Result GitSync::syncImpl(const sdk::SourceRequest& original, sdk::SyncResult& ou
   }
   fs::remove_all(fresh, ec);  // the damaged repository, if there was one
   raw = nullptr;
-  if (git_repository_open_bare(&raw, repo_path.c_str()) < 0) {
+  if (git_repository_open_bare(&raw, repo_path.string().c_str()) < 0) {
     return Result::failure(ErrorCode::kIo, "git: cannot open the new clone " + repo_path.string() +
                                                ": " + lastGitErrorMessage());
   }

@@ -31,6 +31,16 @@ std::mutex& tlsMutex() {
 }
 
 std::string useCaFile(const std::string& ca_file) {
+#if defined(_WIN32)
+  // libgit2 on Windows speaks HTTPS through WinHTTP, which trusts the Windows certificate store
+  // and takes no CA file (GIT_OPT_SET_SSL_CERT_LOCATIONS fails there).
+  if (ca_file.empty()) {
+    return {};
+  }
+  return "a CA file is not supported on Windows (HTTPS goes through WinHTTP and the Windows "
+         "certificate store): import the CA with `certutil -addstore Root FILE` and remove "
+         "git.ca_file";
+#endif
   // Keyed by path and modification time, so that a renewed CA file is loaded again.
   std::string key;
   if (!ca_file.empty()) {

@@ -149,8 +149,15 @@ sdk::Result parseRemoteUrl(const std::string& url, bool allow_insecure_http, Rem
   // scp-like [user@]host:path: a colon before any slash, and not a local path.
   auto colon = url.find(':');
   auto slash = url.find('/');
-  if (url.front() != '/' && url.front() != '.' && colon != std::string::npos && colon > 0 &&
-      (slash == std::string::npos || colon < slash)) {
+#if defined(_WIN32)
+  // C:\path or C:/path is a local path on Windows, as git itself reads it there.
+  const bool drive_path = colon == 1 && std::isalpha(static_cast<unsigned char>(url[0])) &&
+                          url.size() > 2 && (url[2] == '\\' || url[2] == '/');
+#else
+  const bool drive_path = false;
+#endif
+  if (!drive_path && url.front() != '/' && url.front() != '.' && colon != std::string::npos &&
+      colon > 0 && (slash == std::string::npos || colon < slash)) {
     out.kind = RemoteUrl::Kind::kSsh;
     std::string authority = url.substr(0, colon);
     auto at = authority.rfind('@');

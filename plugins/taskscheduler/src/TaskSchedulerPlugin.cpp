@@ -55,7 +55,9 @@ std::string identityFromDescription(const std::string& description) {
   if (description.compare(0, marker.size(), marker) != 0) {
     return {};
   }
-  std::size_t end = description.find_first_of("\r\n");
+  // Ends at any white space, not only the line break written after it: wine stores the
+  // description with its line break folded into a space. Names and namespaces have none.
+  std::size_t end = description.find_first_of(" \t\r\n", marker.size());
   return description.substr(marker.size(), end == std::string::npos ? end : end - marker.size());
 }
 

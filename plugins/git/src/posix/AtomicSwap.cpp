@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 
 namespace crontopus::plugins::git {
 
@@ -52,6 +54,12 @@ std::string replaceSymlink(const std::string& target, const std::string& link) {
     return "cannot replace symlink " + link + ": " + why;
   }
   return {};
+}
+
+std::string readLinkTarget(const std::string& link) {
+  std::error_code ec;
+  std::string target = std::filesystem::read_symlink(link, ec).string();
+  return ec ? std::string() : target;
 }
 
 }  // namespace crontopus::plugins::git

@@ -260,6 +260,78 @@ struct TaskSchedulerCom::State {
     return {};
   }
 
+  static ComStatus describe(IRegisteredTask* t, ComTask& entry) {
+    HRESULT hr;
+    BstrOut path, xml;
+    VARIANT_BOOL enabled = VARIANT_TRUE;
+    if (FAILED(hr = t->get_Path(path.out()))) {
+      return failure(hr, "IRegisteredTask::get_Path");
+    }
+    entry.path = path.str();
+    if (FAILED(hr = t->get_Xml(xml.out()))) {
+      return failure(hr, "get_Xml " + entry.path);
+    }
+    if (FAILED(hr = t->get_Enabled(&enabled))) {
+      return failure(hr, "get_Enabled " + entry.path);
+    }
+    entry.xml = xml.str();
+    entry.enabled = enabled != VARIANT_FALSE;
+    return {};
+  }
+
+  // wine (8) implements no IRegisteredTaskCollection method (E_NOTIMPL), but keeps each task as
+  // a file named after it in <system directory>\Tasks\<folder>: take the names from there and
+  // read each task through the scheduler by its path. Windows enumerates and never gets here.
+  static ComStatus walkTaskFiles(ITaskFolder* f, std::vector<ComTask>& out) {
+    BstrOut folder_path;
+    HRESULT hr = f->get_Path(folder_path.out());
+    if (FAILED(hr)) {
+      return failure(hr, "ITaskFolder::get_Path");
+    }
+    wchar_t system_dir[MAX_PATH];
+    UINT n = GetSystemDirectoryW(system_dir, MAX_PATH);
+    if (n == 0 || n >= MAX_PATH) {
+      return failure(HRESULT_FROM_WIN32(GetLastError()), "GetSystemDirectory");
+    }
+    std::wstring dir = std::wstring(system_dir) + L"\\Tasks" + widen(folder_path.str());
+    if (dir.back() != L'\\') {
+      dir += L'\\';
+    }
+    WIN32_FIND_DATAW found;
+    HANDLE search = FindFirstFileW((dir + L"*").c_str(), &found);
+    if (search == INVALID_HANDLE_VALUE) {
+      const DWORD error = GetLastError();
+      if (error == ERROR_FILE_NOT_FOUND || error == ERROR_PATH_NOT_FOUND) {
+        return {};
+      }
+      return failure(HRESULT_FROM_WIN32(error),
+                     "list the task files of " + narrow(dir.c_str(), dir.size()));
+    }
+    ComStatus status;
+    do {
+      if ((found.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0) {
+        continue;
+      }
+      ComPtr<IRegisteredTask> t;
+      hr = f->GetTask(Bstr(std::wstring(found.cFileName)), t.out());
+      if (isMissing(hr)) {
+        continue;  // a file that is not a task (or was deleted meanwhile)
+      }
+      if (FAILED(hr)) {
+        status = failure(hr, "GetTask " + narrow(found.cFileName, wcslen(found.cFileName)));
+        break;
+      }
+      ComTask entry;
+      status = describe(t.get(), entry);
+      if (!status) {
+        break;
+      }
+      out.push_back(std::move(entry));
+    } while (FindNextFileW(search, &found));
+    FindClose(search);
+    return status;
+  }
+
   ComStatus walk(ITaskFolder* f, std::vector<ComTask>& out) {
     ComPtr<IRegisteredTaskCollection> tasks;
     HRESULT hr = f->GetTasks(TASK_ENUM_HIDDEN, tasks.out());
@@ -267,7 +339,13 @@ struct TaskSchedulerCom::State {
       return failure(hr, "GetTasks");
     }
     LONG count = 0;
-    if (FAILED(hr = tasks->get_Count(&count))) {
+    hr = tasks->get_Count(&count);
+    if (hr == E_NOTIMPL) {
+      if (ComStatus s = walkTaskFiles(f, out); !s) {
+        return s;
+      }
+      count = 0;
+    } else if (FAILED(hr)) {
       return failure(hr, "IRegisteredTaskCollection::get_Count");
     }
     for (LONG i = 1; i <= count; ++i) {
@@ -277,20 +355,9 @@ struct TaskSchedulerCom::State {
         return failure(hr, "IRegisteredTaskCollection::get_Item");
       }
       ComTask entry;
-      BstrOut path, xml;
-      VARIANT_BOOL enabled = VARIANT_TRUE;
-      if (FAILED(hr = t->get_Path(path.out()))) {
-        return failure(hr, "IRegisteredTask::get_Path");
+      if (ComStatus s = describe(t.get(), entry); !s) {
+        return s;
       }
-      entry.path = path.str();
-      if (FAILED(hr = t->get_Xml(xml.out()))) {
-        return failure(hr, "get_Xml " + entry.path);
-      }
-      if (FAILED(hr = t->get_Enabled(&enabled))) {
-        return failure(hr, "get_Enabled " + entry.path);
-      }
-      entry.xml = xml.str();
-      entry.enabled = enabled != VARIANT_FALSE;
       out.push_back(std::move(entry));
     }
     ComPtr<ITaskFolderCollection> folders;
