@@ -1,4 +1,5 @@
 #include "NetworkDeadline.h"
+#include "DeadlineStream.h"
 
 #include <fcntl.h>
 #include <git2.h>
@@ -28,8 +29,6 @@ std::multimap<std::thread::id, int>& sockets() {
   return map;
 }
 
-thread_local NetworkDeadline* t_current = nullptr;
-
 void addSocket(int fd) {
   std::lock_guard lock(g_sockets_mutex);
   sockets().emplace(std::this_thread::get_id(), fd);
@@ -46,14 +45,6 @@ void closeSocket(int fd) {
     }
   }
   ::close(fd);
-}
-
-void shutdownSocketsOf(std::thread::id owner) {
-  std::lock_guard lock(g_sockets_mutex);
-  auto range = sockets().equal_range(owner);
-  for (auto it = range.first; it != range.second; ++it) {
-    ::shutdown(it->second, SHUT_RDWR);
-  }
 }
 
 // Same leading layout as libgit2 1.5's git_socket_stream: its SSH transport reads the
@@ -260,7 +251,17 @@ void streamFree(git_stream* stream) {
   std::free(st);
 }
 
-int streamInit(git_stream** out, const char* host, const char* port) {
+}  // namespace
+
+void shutdownSocketsOf(std::thread::id owner) {
+  std::lock_guard lock(g_sockets_mutex);
+  auto range = sockets().equal_range(owner);
+  for (auto it = range.first; it != range.second; ++it) {
+    ::shutdown(it->second, SHUT_RDWR);
+  }
+}
+
+int deadlineStreamInit(git_stream** out, const char* host, const char* port) {
   auto* st = static_cast<DeadlineStream*>(std::calloc(1, sizeof(DeadlineStream)));
   if (st == nullptr) {
     git_error_set_str(GIT_ERROR_NOMEMORY, "out of memory");
@@ -288,63 +289,6 @@ int streamInit(git_stream** out, const char* host, const char* port) {
   st->parent.free = streamFree;
   *out = &st->parent;
   return 0;
-}
-
-}  // namespace
-
-NetworkDeadline::NetworkDeadline(Clock::time_point deadline,
-                                 const std::atomic<bool>* stop_requested)
-    : deadline_(deadline), stop_requested_(stop_requested), owner_(std::this_thread::get_id()) {
-  t_current = this;
-  watchdog_ = std::thread([this] { watch(); });
-}
-
-NetworkDeadline::~NetworkDeadline() {
-  {
-    std::lock_guard lock(mutex_);
-    finished_ = true;
-  }
-  wake_.notify_all();
-  watchdog_.join();
-  t_current = nullptr;
-}
-
-bool NetworkDeadline::stopRequested() const noexcept {
-  return stop_requested_ != nullptr && stop_requested_->load();
-}
-
-bool NetworkDeadline::expired() const noexcept {
-  return fired_.load() || stopRequested() || Clock::now() >= deadline_;
-}
-
-NetworkDeadline* NetworkDeadline::current() noexcept {
-  return t_current;
-}
-
-void NetworkDeadline::watch() {
-  std::unique_lock lock(mutex_);
-  // Wakes at least every 200 ms so that a stop request is noticed without the agent having to
-  // reach into this object.
-  while (!finished_) {
-    auto next = std::min(deadline_, Clock::now() + std::chrono::milliseconds(200));
-    wake_.wait_until(lock, next, [this] { return finished_; });
-    if (finished_) {
-      return;
-    }
-    if (Clock::now() >= deadline_ || stopRequested()) {
-      fired_ = true;
-      shutdownSocketsOf(owner_);
-      return;
-    }
-  }
-}
-
-bool installDeadlineSocketStream() {
-  git_stream_registration registration{};
-  registration.version = GIT_STREAM_VERSION;
-  registration.init = streamInit;
-  registration.wrap = nullptr;
-  return git_stream_register(GIT_STREAM_STANDARD, &registration) == 0;
 }
 
 }  // namespace crontopus::plugins::git

@@ -1,8 +1,9 @@
-#include "NetworkDeadline.h"
-
 // winsock2.h before windows.h (which git2.h may pull in), or the old winsock.h wins.
 #include <winsock2.h>
 #include <ws2tcpip.h>
+
+#include "DeadlineStream.h"
+#include "NetworkDeadline.h"
 
 #include <git2.h>
 #include <git2/sys/stream.h>
@@ -31,8 +32,6 @@ std::multimap<std::thread::id, SOCKET>& sockets() {
   return map;
 }
 
-thread_local NetworkDeadline* t_current = nullptr;
-
 void addSocket(SOCKET s) {
   std::lock_guard lock(g_sockets_mutex);
   sockets().emplace(std::this_thread::get_id(), s);
@@ -49,14 +48,6 @@ void closeSocket(SOCKET s) {
     }
   }
   ::closesocket(s);
-}
-
-void shutdownSocketsOf(std::thread::id owner) {
-  std::lock_guard lock(g_sockets_mutex);
-  auto range = sockets().equal_range(owner);
-  for (auto it = range.first; it != range.second; ++it) {
-    ::shutdown(it->second, SD_BOTH);
-  }
 }
 
 // Same leading layout as libgit2 1.5's git_socket_stream on Windows (SOCKET s).
@@ -272,7 +263,17 @@ void streamFree(git_stream* stream) {
   std::free(st);
 }
 
-int streamInit(git_stream** out, const char* host, const char* port) {
+}  // namespace
+
+void shutdownSocketsOf(std::thread::id owner) {
+  std::lock_guard lock(g_sockets_mutex);
+  auto range = sockets().equal_range(owner);
+  for (auto it = range.first; it != range.second; ++it) {
+    ::shutdown(it->second, SD_BOTH);
+  }
+}
+
+int deadlineStreamInit(git_stream** out, const char* host, const char* port) {
   auto* st = static_cast<DeadlineStream*>(std::calloc(1, sizeof(DeadlineStream)));
   if (st == nullptr) {
     git_error_set_str(GIT_ERROR_NOMEMORY, "out of memory");
@@ -312,62 +313,6 @@ int streamInit(git_stream** out, const char* host, const char* port) {
   st->parent.free = streamFree;
   *out = &st->parent;
   return 0;
-}
-
-}  // namespace
-
-NetworkDeadline::NetworkDeadline(Clock::time_point deadline,
-                                 const std::atomic<bool>* stop_requested)
-    : deadline_(deadline), stop_requested_(stop_requested), owner_(std::this_thread::get_id()) {
-  t_current = this;
-  watchdog_ = std::thread([this] { watch(); });
-}
-
-NetworkDeadline::~NetworkDeadline() {
-  {
-    std::lock_guard lock(mutex_);
-    finished_ = true;
-  }
-  wake_.notify_all();
-  watchdog_.join();
-  t_current = nullptr;
-}
-
-bool NetworkDeadline::stopRequested() const noexcept {
-  return stop_requested_ != nullptr && stop_requested_->load();
-}
-
-bool NetworkDeadline::expired() const noexcept {
-  return fired_.load() || stopRequested() || Clock::now() >= deadline_;
-}
-
-NetworkDeadline* NetworkDeadline::current() noexcept {
-  return t_current;
-}
-
-void NetworkDeadline::watch() {
-  std::unique_lock lock(mutex_);
-  // Wakes at least every 200 ms so that a stop request is noticed.
-  while (!finished_) {
-    auto next = std::min(deadline_, Clock::now() + std::chrono::milliseconds(200));
-    wake_.wait_until(lock, next, [this] { return finished_; });
-    if (finished_) {
-      return;
-    }
-    if (Clock::now() >= deadline_ || stopRequested()) {
-      fired_ = true;
-      shutdownSocketsOf(owner_);
-      return;
-    }
-  }
-}
-
-bool installDeadlineSocketStream() {
-  git_stream_registration registration{};
-  registration.version = GIT_STREAM_VERSION;
-  registration.init = streamInit;
-  registration.wrap = nullptr;
-  return git_stream_register(GIT_STREAM_STANDARD, &registration) == 0;
 }
 
 }  // namespace crontopus::plugins::git
