@@ -139,20 +139,4 @@ std::string runSpecPath(const std::string& state_dir, const std::string& identit
   return jobDirectory(state_dir, identity) + "/" + identity.substr(slash + 1) + ".json";
 }
 
-std::string shellCommandLine(const std::string& command, const std::vector<std::string>& args) {
-  std::string line = command;
-  for (const auto& a : args) {
-    line += " '";
-    for (char c : a) {
-      if (c == '\'') {
-        line += "'\\''";
-      } else {
-        line += c;
-      }
-    }
-    line += "'";
-  }
-  return line;
-}
-
 }  // namespace crontopus::core

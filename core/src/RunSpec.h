@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "CommandQuoting.h"  // shellCommandLine, for the callers that took it from here
 #include "crontopus/sdk/Job.h"
 
 namespace crontopus::core {
@@ -48,8 +49,5 @@ RunSpec runSpecFromJson(const std::string& text, const std::string& origin);
 // <state_dir>/jobs/<namespace>/<name>.json, and the per-job files beside it.
 std::string jobDirectory(const std::string& state_dir, const std::string& identity);
 std::string runSpecPath(const std::string& state_dir, const std::string& identity);
-
-// The command line `run` hands to /bin/sh -c: the command, then each arg single-quoted.
-std::string shellCommandLine(const std::string& command, const std::vector<std::string>& args);
 
 }  // namespace crontopus::core
