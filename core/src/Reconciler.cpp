@@ -2,12 +2,23 @@
 
 #include <algorithm>
 
+#include <Poco/Exception.h>
+
 #include "RunSpec.h"
+#include "platform/JobProcess.h"
 
 namespace crontopus::core {
 
 std::string originalCommand(const sdk::Job& job) {
-  return shellCommandLine(job.command, job.args);
+  std::vector<std::string> environment;
+  for (const auto& [name, value] : job.env)
+    environment.push_back(name + "=" + value);
+  try {
+    return platform::jobCommandLine(job.command, job.args, environment);
+  } catch (const Poco::InvalidArgumentException& e) {
+    // Windows only: `run` refuses the job; the report says why instead of a line never run.
+    return job.command + " [args refused: " + e.message() + "]";
+  }
 }
 
 DesiredJob desiredJobFor(const sdk::Job& job) {

@@ -65,7 +65,9 @@ struct Plan {
 Plan reconcile(const std::map<std::string, DesiredJob>& desired, const ManifestSet& manifests,
                const std::vector<sdk::InstalledEntry>& installed, const AgentState& previous);
 
-// The command line as the job-instances report shows it: command plus quoted args.
+// The command line as the job-instances report shows it: what `run` hands to the job's shell
+// (platform::jobCommandLine: /bin/sh on Unix, cmd.exe on Windows). When Windows cannot pass an
+// arg, the command followed by the reason in brackets: `run` refuses that job.
 std::string originalCommand(const sdk::Job& job);
 
 // The DesiredJob of `job`, without the rendering (text, hash...) filled in.

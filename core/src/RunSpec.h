@@ -4,7 +4,6 @@
 #include <string>
 #include <vector>
 
-#include "CommandQuoting.h"  // shellCommandLine, for the callers that took it from here
 #include "crontopus/sdk/Job.h"
 
 namespace crontopus::core {

@@ -9,6 +9,7 @@
 
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
+#include <Poco/Exception.h>
 #include <Poco/Logger.h>
 #include <Poco/Timestamp.h>
 
@@ -226,7 +227,15 @@ int runJob(const std::string& state_dir, const std::string& identity) {
   std::string home;
   platform::JobProcessSpec process;
   process.env = cronEnvironment(spec, home);
-  process.shell_command = shellCommandLine(spec.command, spec.args);
+  std::string refused;
+  try {
+    process.shell_command = platform::jobCommandLine(spec.command, spec.args, process.env);
+  } catch (const Poco::InvalidArgumentException& e) {
+    // Not run at all rather than with args other than the manifest's; recorded and reported as
+    // a failed run, so that the operator sees it where runs are seen.
+    refused = "not run: " + e.message();
+    log().error("job " + identity + ": " + refused);
+  }
   process.working_dir = spec.working_dir.empty() ? home : spec.working_dir;
   process.timeout_seconds = spec.timeout_seconds;
   process.output_path = dir + "/" + spec.name + ".out";
@@ -235,7 +244,12 @@ int runJob(const std::string& state_dir, const std::string& identity) {
   record.started = iso(started);
   const int max_attempts = 1 + (spec.retry.enabled ? spec.retry.attempts : 0);
   platform::JobProcessOutcome outcome;
-  for (int attempt = 1; attempt <= max_attempts; ++attempt) {
+  if (!refused.empty()) {
+    record.status = "failure";
+    record.error_message = refused;
+    outcome.exit_code = 126;
+  }
+  for (int attempt = 1; refused.empty() && attempt <= max_attempts; ++attempt) {
     record.attempts = attempt;
     outcome = platform::runJobProcess(process);
     if (!outcome.start_error.empty()) {

@@ -8,7 +8,7 @@
 namespace crontopus::core::platform {
 
 struct JobProcessSpec {
-  std::string shell_command;     // handed to /bin/sh -c
+  std::string shell_command;     // from jobCommandLine: /bin/sh -c, Windows cmd.exe /c
   std::vector<std::string> env;  // the complete environment, KEY=VALUE
   std::string working_dir;
   int timeout_seconds = 3600;
@@ -27,6 +27,13 @@ struct JobProcessOutcome {
   std::string start_error;   // non-empty when the process could not be started
   std::chrono::steady_clock::duration elapsed{};
 };
+
+// The command line the job's shell runs: the manifest's command followed by its args, quoted for
+// /bin/sh on Unix (shellCommandLine) and for cmd.exe and the program's C runtime on Windows
+// (cmdCommandLine; `environment`, KEY=VALUE, is the job's). Throws Poco::InvalidArgumentException
+// for an arg that the shell cannot pass to the program literally (Windows only).
+std::string jobCommandLine(const std::string& command, const std::vector<std::string>& args,
+                           const std::vector<std::string>& environment);
 
 // Runs the job in its own process group (so a timeout kills every process it started), with
 // stdout and stderr combined into one pipe that is read in bounded memory.

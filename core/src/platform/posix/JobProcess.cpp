@@ -12,6 +12,8 @@
 #include <cstring>
 #include <deque>
 
+#include "CommandQuoting.h"
+
 namespace crontopus::core::platform {
 
 namespace {
@@ -34,6 +36,11 @@ void keepTail(std::string& tail, const char* data, std::size_t n, std::size_t ca
 }
 
 }  // namespace
+
+std::string jobCommandLine(const std::string& command, const std::vector<std::string>& args,
+                           const std::vector<std::string>& /*environment*/) {
+  return shellCommandLine(command, args);
+}
 
 JobProcessOutcome runJobProcess(const JobProcessSpec& spec) {
   JobProcessOutcome outcome;

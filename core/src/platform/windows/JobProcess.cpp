@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <map>
 
+#include "CommandQuoting.h"
 #include "platform/windows/WindowsSecurity.h"
 
 namespace crontopus::core::platform {
@@ -70,10 +71,16 @@ std::wstring environmentBlock(const std::vector<std::string>& env) {
 
 }  // namespace
 
-// The job runs as `cmd.exe /d /s /c "<command>"` in a Job Object, with no console window (the
-// Task Scheduler starts `run` without one) and stdin from NUL. Windows has no SIGTERM for a
-// windowless process: at the timeout the whole Job Object is terminated at once
-// (kill_grace_seconds does not apply). When the command's own process exits, output still
+std::string jobCommandLine(const std::string& command, const std::vector<std::string>& args,
+                           const std::vector<std::string>& environment) {
+  return cmdCommandLine(command, args, environment);
+}
+
+// The job runs as `cmd.exe /d /v:off /s /c "<command>"` in a Job Object (/v:off: delayed
+// expansion, which the registry can make the default, would read !NAME! even in escaped args),
+// with no console window (the Task Scheduler starts `run` without one) and stdin from NUL. Windows
+// has no SIGTERM for a windowless process: at the timeout the whole Job Object is terminated at
+// once (kill_grace_seconds does not apply). When the command's own process exits, output still
 // arriving is collected for 2 s, then whatever it left running in the job is ended too.
 JobProcessOutcome runJobProcess(const JobProcessSpec& spec) {
   JobProcessOutcome outcome;
@@ -113,7 +120,7 @@ JobProcessOutcome runJobProcess(const JobProcessSpec& spec) {
   const DWORD len = GetEnvironmentVariableW(L"ComSpec", comspec.data(), MAX_PATH);
   comspec = len > 0 && len < MAX_PATH ? comspec.substr(0, len) : L"cmd.exe";
   std::wstring command_line =
-      L"\"" + comspec + L"\" /d /s /c \"" + windows::wide(spec.shell_command) + L"\"";
+      L"\"" + comspec + L"\" /d /v:off /s /c \"" + windows::wide(spec.shell_command) + L"\"";
   std::wstring env = environmentBlock(spec.env);
   const std::wstring dir = windows::wide(spec.working_dir);
 
