@@ -8,8 +8,9 @@
 // chosen by CMake; the rest of the code never tests the platform with #ifdef.
 namespace crontopus::core::platform {
 
-// Process-wide start-up, first thing in main(): nothing on Unix; on Windows the Winsock start-up
-// (static Poco drops its automatic one) and the location of the shipped time zone data.
+// Process-wide start-up, first thing in main(): on Unix (glibc) one malloc arena for all threads
+// (see posix/Platform.cpp); on Windows the Winsock start-up (static Poco drops its automatic one)
+// and the location of the shipped time zone data.
 void initializeProcess();
 
 // Tells the platform layer that the process runs as a system service (Windows Service; set by
