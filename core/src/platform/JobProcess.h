@@ -35,6 +35,18 @@ struct JobProcessOutcome {
 std::string jobCommandLine(const std::string& command, const std::vector<std::string>& args,
                            const std::vector<std::string>& environment);
 
+// For the implementations: appends `n` bytes of output to `tail`, a bounded ring of which only
+// the newest `cap` bytes survive.
+inline void keepTail(std::string& tail, const char* data, std::size_t n, std::size_t cap) {
+  if (n >= cap) {
+    tail.assign(data + (n - cap), cap);
+    return;
+  }
+  tail.append(data, n);
+  if (tail.size() > cap)
+    tail.erase(0, tail.size() - cap);
+}
+
 // Runs the job in its own process group (so a timeout kills every process it started), with
 // stdout and stderr combined into one pipe that is read in bounded memory.
 JobProcessOutcome runJobProcess(const JobProcessSpec& spec);

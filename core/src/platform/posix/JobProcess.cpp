@@ -24,17 +24,6 @@ void onStopSignal(int sig) {
   g_stop_signal = sig;
 }
 
-// Appends to a bounded ring: only the newest `cap` bytes survive.
-void keepTail(std::string& tail, const char* data, std::size_t n, std::size_t cap) {
-  if (n >= cap) {
-    tail.assign(data + (n - cap), cap);
-    return;
-  }
-  tail.append(data, n);
-  if (tail.size() > cap)
-    tail.erase(0, tail.size() - cap);
-}
-
 }  // namespace
 
 std::string jobCommandLine(const std::string& command, const std::vector<std::string>& args,

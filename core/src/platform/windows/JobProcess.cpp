@@ -15,17 +15,6 @@ namespace crontopus::core::platform {
 
 namespace {
 
-// Appends to a bounded ring: only the newest `cap` bytes survive.
-void keepTail(std::string& tail, const char* data, std::size_t n, std::size_t cap) {
-  if (n >= cap) {
-    tail.assign(data + (n - cap), cap);
-    return;
-  }
-  tail.append(data, n);
-  if (tail.size() > cap)
-    tail.erase(0, tail.size() - cap);
-}
-
 struct Reader {
   HANDLE pipe = nullptr;
   HANDLE out = INVALID_HANDLE_VALUE;
